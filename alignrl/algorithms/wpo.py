@@ -1,0 +1,47 @@
+"""WPO (Zhou et al. 2024, ALGORITHMS.md §5): DPO with pairs weighted by on-policy likelihood."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from alignrl.algorithms.batches import PairBatch
+from alignrl.algorithms.common import LossOutput, neg_logsigmoid, pairwise_diagnostics, source_losses
+from alignrl.algorithms.dpo import require_reference
+from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+
+
+def wpo_adjusted_logit(logp_tok: torch.Tensor, log_sum_sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per response: mean over response tokens of (logp_tok - log sum_v p_v^2), no gradient."""
+    with torch.no_grad():
+        return ((logp_tok - log_sum_sq) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+
+
+def wpo_loss(logp_w, logp_l, ref_w, ref_l, adj_w, adj_l, beta: float, sources=None) -> LossOutput:
+    """omega = min(1, exp(adj_w + adj_l)), detached; L = mean(omega * -logsigmoid(z_DPO))."""
+    omega = torch.exp(adj_w + adj_l).clamp(max=1.0).detach()
+    z = beta * ((logp_w - ref_w) - (logp_l - ref_l))
+    per_pair = omega * neg_logsigmoid(z)
+    metrics = pairwise_diagnostics(logp_w, logp_l, ref_w, ref_l, beta, sources=sources)
+    metrics.update({"wpo/weight_mean": omega.mean().item(), "wpo/weight_min": omega.min().item()})
+    metrics.update(source_losses(per_pair, sources))
+    return LossOutput(per_pair.mean(), metrics, per_pair)
+
+
+class WPOParams(AlgorithmParams):
+    name: Literal["wpo"] = "wpo"
+    beta: float = Field(0.03, gt=0, description="DPO beta (ReAlign WPO-Off: 0.03)")
+
+
+def _wpo(batch: PairBatch, params: WPOParams) -> LossOutput:
+    ref_w, ref_l = require_reference(batch, "wpo")
+    if batch.chosen_wpo_logit is None or batch.rejected_wpo_logit is None:
+        raise ValueError("wpo needs chosen_wpo_logit and rejected_wpo_logit from the policy's own logits")
+    return wpo_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l,
+                    batch.chosen_wpo_logit, batch.rejected_wpo_logit, params.beta, batch.sources)
+
+
+register(AlgorithmSpec("wpo", WPOParams, "pairwise", _wpo, needs_reference=True, online=False,
+                       summary="WPO: off-policy DPO reweighted by the policy's likelihood of each pair"))
