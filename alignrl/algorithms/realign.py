@@ -74,7 +74,7 @@ def policy_pairs(
     drafts: list[ScoredResponse],
     revisions: list[ScoredResponse] | None,
     strong_ranked: list[str] | None,
-    formats: tuple[str, ...],
+    formats: list[str] | tuple[str, ...],
 ) -> list[PreferencePair]:
     """Build the selected ablation formats for one prompt (ALGORITHMS.md §7B, Table 3).
 
@@ -127,17 +127,16 @@ class RealignParams(AlgorithmParams):
     beta: float = Field(0.01, gt=0, description="DPO beta (Table 5: 0.01); SimPO uses simpo_beta")
     simpo_beta: float = Field(10.0, gt=0, description="SimPO beta when inner_loss is simpo")
     simpo_gamma: float = Field(3.0, ge=0, description="SimPO target margin when inner_loss is simpo")
-    formats: tuple[str, ...] = Field(("P-D", "R-A"), description="pair formats trained on; ReAlign = P-D + R-A")
+    formats: list[str] = Field(["P-D", "R-A"], description="pair formats trained on; ReAlign = P-D + R-A")
     realign_reduction: Literal["pooled", "sum_of_means"] = Field("pooled", description="Eq. 5 reduction [RECON]")
     samples_per_prompt: int = Field(5, ge=2, description="policy drafts per prompt (paper: 5)")
     k: int = Field(4, ge=2, description="quantiles of the strong pool for reviser DPO")
     top_anchor_chosen: Literal["best", "self"] = Field("best", description="[RECON] chosen of the top anchor pair")
     reviser_pairing: Literal["anchor_step", "adjacent_rank"] = Field("anchor_step", description="[RECON] reviser pairing")
 
-    @field_validator("formats", mode="before")
+    @field_validator("formats")
     @classmethod
-    def _known_formats(cls, value):
-        values = tuple(value) if isinstance(value, list) else value
+    def _known_formats(cls, values: list[str]) -> list[str]:
         for fmt in values:
             if fmt not in FORMATS:
                 raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -57,18 +57,18 @@ def save_model_dir(model, tokenizer, out_dir: str | Path) -> Path:
     return out
 
 
-def load_model_dir(path: str | Path, dtype: torch.dtype = torch.float32):
+def load_model_dir(path: str | Path, dtype: torch.dtype = torch.float32, tokenizer_path: str | Path | None = None):
     """Load (model, tokenizer) from an HF directory; weights only from safetensors."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"model directory {path} does not exist")
     if not list(path.glob("*.safetensors")):
         raise FileNotFoundError(f"model directory {path} holds no *.safetensors weights (pickled weights are refused)")
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path or path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True)
     if model.config.vocab_size < len(tokenizer):
         raise ValueError(
-            f"tokenizer in {path} has {len(tokenizer)} tokens but the model's vocab_size is "
+            f"tokenizer {tokenizer_path or path} has {len(tokenizer)} tokens but the model's vocab_size is "
             f"{model.config.vocab_size}: they do not belong together"
         )
     return model, tokenizer

@@ -41,6 +41,8 @@ class _ArithmeticTask(Task):
 
 
 class Add(_ArithmeticTask):
+    """`add:37+45` -> `82`."""
+
     name, prefix, op = "add", "add:", "+"
 
     def solve(self, question: str) -> str:
@@ -49,6 +51,8 @@ class Add(_ArithmeticTask):
 
 
 class Subtract(_ArithmeticTask):
+    """`sub:52-17` -> `35` (answers may be negative)."""
+
     name, prefix, op = "sub", "sub:", "-"
 
     def solve(self, question: str) -> str:

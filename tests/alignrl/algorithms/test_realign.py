@@ -80,4 +80,4 @@ def test_filters_drop_ties_and_truncated():
 
 def test_unknown_format_rejected_by_params():
     with pytest.raises(ValueError, match="unknown format"):
-        RealignParams(formats=("P-D", "X-Y"))
+        RealignParams(formats=["P-D", "X-Y"])

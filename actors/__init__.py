@@ -1,0 +1,1 @@
+"""Ray actor servers: generators (HF or vLLM), reference, reward, reviser and the replay buffer."""

@@ -1,0 +1,106 @@
+"""YAML -> RunConfig, with `--set a.b=c` overrides and errors that name the key and the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from alignrl.algorithms import ALGORITHMS
+from alignrl.config.schema import RunConfig
+from alignrl.typed import StrictModel
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the file and every offending key."""
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid config {source}:"]
+    for e in err.errors():
+        # Drop the union tag pydantic inserts for the algorithm block (algorithm.dpo.beta -> algorithm.beta).
+        loc = [str(p) for p in e["loc"]]
+        if len(loc) >= 2 and loc[0] == "algorithm" and loc[1] not in ("name",):
+            loc = [loc[0], *loc[2:]] if len(loc) > 2 else loc
+        key = ".".join(loc) or "<root>"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; `alignrl config --fields` lists every field)"
+        elif e["type"] == "union_tag_invalid":
+            msg = f"unknown algorithm {e['ctx']['tag']!r}; expected one of {e['ctx']['expected_tags']}"
+        elif "input" in e and not isinstance(e["input"], dict):
+            msg = f"{msg} (got {e['input']!r})"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b=c` -> (['a', 'b'], c parsed as YAML, so numbers and booleans get their types)."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r} is not of the form key.path=value")
+    key, raw = item.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"override {item!r} has an empty key segment")
+    return parts, yaml.safe_load(raw) if raw.strip() else ""
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    for item in overrides:
+        parts, value = parse_override(item)
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {part} is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def load_config_dict(data: dict, source: str = "<dict>") -> RunConfig:
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML run config, apply overrides, and validate it before anything starts."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
+    data = apply_overrides(data, overrides or [])
+    return load_config_dict(data, str(path))
+
+
+def dump_config(config: RunConfig) -> str:
+    """The resolved config as YAML, every default filled in."""
+    return yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False)
+
+
+def describe_fields(model=RunConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(key, type, default, doc) for every field, recursing into sections and each algorithm's block."""
+    rows = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{field.alias or name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, StrictModel):
+            rows.append((key, "section", "", field.description or ""))
+            rows.extend(describe_fields(ann, key + "."))
+        elif model is RunConfig and name == "algorithm":
+            rows.append((key, "section", "", "one block per algorithm, picked by `name`"))
+            for algo, spec in ALGORITHMS.items():
+                rows.extend(r for r in describe_fields(spec.params, f"{key}[{algo}].") if not r[0].endswith(".name"))
+        else:
+            default = "" if field.default_factory is not None else repr(field.default)
+            rows.append((key, getattr(ann, "__name__", str(ann)).replace("typing.", ""), default, field.description or ""))
+    return rows

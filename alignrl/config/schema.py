@@ -1,0 +1,153 @@
+"""The typed run config: one block per concern, every field documented, unknown keys rejected."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, field_validator, model_validator
+
+from alignrl.algorithms import ALGORITHMS
+from alignrl.tasks import TASKS
+from alignrl.typed import StrictModel
+
+# The algorithm block is a union over every registered algorithm, told apart by `name`.
+AlgorithmConfig = Annotated[Union[tuple(spec.params for spec in ALGORITHMS.values())], Field(discriminator="name")]
+
+
+class TinyModelConfig(StrictModel):
+    hidden_size: int = Field(128, ge=32, description="width of the tiny Llama built offline")
+    num_layers: int = Field(4, ge=1, description="decoder layers")
+    num_heads: int = Field(4, ge=1, description="attention heads; hidden_size / num_heads must be >= 32")
+    intermediate_size: int = Field(384, ge=1, description="MLP width")
+    max_position_embeddings: int = Field(1024, ge=16, description="longest sequence the model accepts")
+    seed: int = Field(0, description="initialisation seed")
+
+    @model_validator(mode="after")
+    def _head_dim(self):
+        if self.hidden_size % self.num_heads or self.hidden_size // self.num_heads < 32:
+            raise ValueError(
+                f"hidden_size/num_heads = {self.hidden_size}/{self.num_heads} must divide evenly to a head_dim >= 32"
+            )
+        return self
+
+
+class ModelConfig(StrictModel):
+    path: str | None = Field(None, description="HF model dir or hub id of the policy; null builds the tiny model offline")
+    tokenizer: str | None = Field(None, description="tokenizer dir or hub id; null uses `path` (or the char tokenizer)")
+    dtype: Literal["float32", "bfloat16"] = Field("float32", description="training and inference dtype")
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="architecture when `path` is null")
+
+
+class DataConfig(StrictModel):
+    tasks: list[str] = Field(["digit_sort"], min_length=1, description="verifiable task families to draw prompts from")
+    task_options: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="per-task constructor options, e.g. {digit_sort: {max_len: 5}}")
+    n_train: int = Field(2000, ge=1, description="training prompts drawn from the task space")
+    n_heldout: int = Field(128, ge=1, description="held-out prompts for evaluation (never trained on)")
+    heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of the task space reserved for held-out prompts")
+    seed: int = Field(0, description="seed of the prompt draw")
+    prompt_dataset: str | None = Field(None, description="Parquet/JSONL prompt file used instead of task prompts")
+    preference_dataset: str | None = Field(None, description="Parquet/JSONL preference pairs for offline methods")
+    max_prompt_tokens: int = Field(256, ge=1, description="longest templated prompt, in tokens")
+    overlong_prompts: Literal["reject", "truncate"] = Field(
+        "reject", description="what to do with a prompt over max_prompt_tokens: stop with an error, or keep its tail")
+
+
+    @field_validator("tasks", "task_options")
+    @classmethod
+    def _known_tasks(cls, names):
+        for name in names:
+            if name not in TASKS:
+                raise ValueError(f"unknown task {name!r}; registered tasks: {', '.join(sorted(TASKS))}")
+        return names
+
+
+class ResourcesConfig(StrictModel):
+    num_generators: int = Field(1, ge=0, description="generator actor replicas")
+    generator_cpus: float = Field(1.0, ge=0, description="CPUs reserved per generator")
+    generator_gpus: float = Field(0.0, ge=0, description="GPUs per generator (vLLM on GPU)")
+    num_learners: int = Field(2, ge=1, description="DeepSpeed learner ranks")
+    learner_cpus: float = Field(1.0, ge=0, description="CPUs reserved per learner rank")
+    learner_gpus: float = Field(0.0, ge=0, description="GPUs per learner rank")
+    server_cpus: float = Field(0.5, ge=0, description="CPUs for each frozen server (reference, reward, reviser)")
+    server_gpus: float = Field(0.0, ge=0, description="GPUs for each frozen server")
+
+
+class GenerationConfig(StrictModel):
+    backend: Literal["hf", "vllm"] = Field("hf", description="hf: transformers generate (CPU default); vllm: the vLLM engine")
+    max_new_tokens: int = Field(16, ge=1, description="cap on sampled response length")
+    temperature: float = Field(1.0, ge=0, description="sampling temperature (0 = greedy)")
+    top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
+    top_k: int = Field(0, ge=0, description="top-k sampling (0 = off)")
+
+
+class RuntimeConfig(StrictModel):
+    async_: bool = Field(True, alias="async", description="overlap generation with training (false = synchronous)")
+    max_staleness: int = Field(1, ge=0, description="max policy versions a trained sample may lag; 0 = on-policy sync")
+    total_steps: int = Field(40, ge=1, description="learner optimizer steps in the run")
+    prompts_per_step: int = Field(16, ge=1, description="prompts sampled per generation round")
+    samples_per_prompt: int = Field(2, ge=1, description="responses per prompt (group size for GRPO)")
+    train_batch_size: int = Field(16, ge=1, description="examples (pairs, groups' rows or points) per optimizer step")
+    micro_batch_size: int = Field(8, ge=1, description="examples per forward/backward; the rest accumulates")
+    zero_stage: int = Field(0, ge=0, le=3, description="DeepSpeed ZeRO stage")
+    namespace: str = Field("alignrl", description="Ray namespace; actors are named <role>-<i> inside it")
+    rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
+    sync_timeout_s: float = Field(60.0, gt=0, description="timeout of one weight sync to all generators")
+    seed: int = Field(0, description="seed of sampling, shuffling and initialisation")
+
+    @model_validator(mode="after")
+    def _batches(self):
+        if self.train_batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"train_batch_size {self.train_batch_size} must be a multiple of micro_batch_size {self.micro_batch_size}")
+        return self
+
+
+class OptimConfig(StrictModel):
+    lr: float = Field(1e-4, gt=0, description="peak learning rate of the policy")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
+    warmup_ratio: float = Field(0.03, ge=0, lt=1, description="share of steps spent warming up the lr")
+    schedule: Literal["cosine", "constant"] = Field("cosine", description="lr schedule after warm-up")
+    grad_clip: float = Field(1.0, gt=0, description="max global gradient norm")
+
+
+class SFTConfig(StrictModel):
+    steps: int = Field(400, ge=1, description="optimizer steps of the SFT warm-up")
+    batch_size: int = Field(64, ge=1, description="sequences per SFT step")
+    lr: float = Field(3e-3, gt=0, description="peak SFT learning rate")
+    warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of SFT steps warming up")
+    target_error_rate: float = Field(0.0, ge=0, le=1, description="error rate of the oracle that writes SFT targets")
+
+
+class EvalConfig(StrictModel):
+    interval: int = Field(10, ge=1, description="learner steps between held-out evaluations")
+    num_prompts: int = Field(128, ge=1, description="held-out prompts scored per evaluation")
+    max_new_tokens: int = Field(16, ge=1, description="response cap at evaluation")
+    greedy: bool = Field(True, description="greedy decoding at evaluation (else the sampling settings)")
+
+
+class LoggingConfig(StrictModel):
+    wandb_mode: Literal["online", "offline", "disabled"] = Field("disabled", description="W&B mode; the key comes only from WANDB_API_KEY")
+    project: str = Field("alignrl", description="W&B project")
+    run_name: str | None = Field(None, description="W&B run name (default: the config file stem)")
+    progress: bool = Field(True, description="show a progress bar with ETA")
+
+
+class CheckpointConfig(StrictModel):
+    interval: int = Field(0, ge=0, description="learner steps between checkpoints (0 = only at the end)")
+    keep_last: int = Field(2, ge=1, description="checkpoints kept on disk")
+
+
+class RunConfig(StrictModel):
+    model: ModelConfig = Field(default_factory=ModelConfig, description="policy model and tokenizer")
+    data: DataConfig = Field(default_factory=DataConfig, description="tasks, prompt splits and datasets")
+    algorithm: AlgorithmConfig = Field(default_factory=lambda: ALGORITHMS["iterative_dpo"].params(),
+                                       description="algorithm name and its parameters")
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="actor counts and their CPUs/GPUs")
+    generation: GenerationConfig = Field(default_factory=GenerationConfig, description="sampling settings")
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="async pipeline, batches and timeouts")
+    optim: OptimConfig = Field(default_factory=OptimConfig, description="policy optimizer")
+    sft: SFTConfig = Field(default_factory=SFTConfig, description="SFT warm-up of the policy")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="held-out evaluation")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="W&B, JSONL metrics and progress")
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig, description="checkpoint cadence")

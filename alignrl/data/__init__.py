@@ -1,0 +1,1 @@
+"""Data: Arrow schemas, Parquet/JSONL readers, the AlpacaEval package, and batch encoding."""

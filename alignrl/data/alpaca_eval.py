@@ -1,0 +1,84 @@
+"""The AlpacaEval package: real prompts, model outputs and GPT-4-turbo pairwise judgments.
+
+Prompts with `prompt_id % 5 == 0` are the evaluation split and never appear in judgments.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from alignrl.data.readers import DataError
+
+ENV_VAR = "ALIGNRL_ALPACA_EVAL_DIR"
+DEFAULT_DIR = Path("..") / "shared" / "data" / "alpaca_eval"  # beside the checkout, as shipped
+REFERENCE_GENERATOR = "gpt4_1106_preview"
+FILES = ("prompts.parquet", "outputs.parquet", "judgments.parquet")
+
+
+def alpaca_eval_dir(path: str | Path | None = None) -> Path:
+    """Resolve the data directory (argument, then $ALIGNRL_ALPACA_EVAL_DIR, then ../shared/data/alpaca_eval)."""
+    root = Path(path or os.environ.get(ENV_VAR) or DEFAULT_DIR)
+    missing = [name for name in FILES if not (root / name).is_file()]
+    if missing:
+        raise DataError(
+            f"AlpacaEval data not found in {root} (missing {', '.join(missing)}); "
+            f"pass its directory or set {ENV_VAR}"
+        )
+    return root
+
+
+def is_eval_prompt(prompt_id: int) -> bool:
+    return prompt_id % 5 == 0
+
+
+def load_prompts(path: str | Path | None = None, split: str = "train") -> list[dict]:
+    """`train` (prompt_id % 5 != 0), `eval` (== 0) or `all`, as prompt rows."""
+    if split not in ("train", "eval", "all"):
+        raise ValueError(f"unknown split {split!r}; use train, eval or all")
+    rows = pq.read_table(alpaca_eval_dir(path) / "prompts.parquet").to_pylist()
+    keep = [r for r in rows if split == "all" or is_eval_prompt(r["prompt_id"]) == (split == "eval")]
+    return [{"prompt_id": str(r["prompt_id"]), "prompt": r["instruction"], "answer": None, "task": r["source"]}
+            for r in keep]
+
+
+def load_outputs(generator: str, path: str | Path | None = None) -> dict[int, str]:
+    table = pq.read_table(alpaca_eval_dir(path) / "outputs.parquet", filters=[("generator", "=", generator)])
+    if table.num_rows == 0:
+        raise DataError(f"AlpacaEval has no outputs for generator {generator!r}")
+    return dict(zip(table["prompt_id"].to_pylist(), table["output"].to_pylist()))
+
+
+def load_judgments(path: str | Path | None = None) -> list[dict]:
+    """Raw judgment rows, without the reference-vs-itself comparisons."""
+    table = pq.read_table(alpaca_eval_dir(path) / "judgments.parquet")
+    table = table.filter(pc.not_equal(table["generator_b"], REFERENCE_GENERATOR))
+    return table.to_pylist()
+
+
+def judgment_pairs(path: str | Path | None = None, prompt_ids: set[int] | None = None) -> list[dict]:
+    """Hard preference pairs from the judge: chosen = the side it preferred; soft ties (0.5) skipped."""
+    prompts = {int(p["prompt_id"]): p["prompt"] for p in load_prompts(path, "all")}
+    pairs = []
+    for row in load_judgments(path):
+        if prompt_ids is not None and row["prompt_id"] not in prompt_ids:
+            continue
+        pref = row["preference"]
+        if pref == 0.5:
+            continue
+        b_wins = pref > 0.5
+        pairs.append({
+            "prompt_id": str(row["prompt_id"]),
+            "prompt": prompts[row["prompt_id"]],
+            "chosen": row["output_b"] if b_wins else row["output_a"],
+            "rejected": row["output_a"] if b_wins else row["output_b"],
+            "chosen_reward": None,
+            "rejected_reward": None,
+            "source": "off",
+            "preference": pref,
+            "generator_b": row["generator_b"],
+        })
+    return pairs

@@ -1,0 +1,64 @@
+"""Metrics sinks: `OUT/metrics.jsonl` always, Weights & Biases when enabled."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+_SECRET_KEYS = re.compile(r"(api[_-]?key|token|secret|password)", re.IGNORECASE)
+
+
+def redact(value: Any) -> Any:
+    """Blank out secret-looking keys before anything is logged or saved."""
+    if isinstance(value, dict):
+        return {k: ("***" if _SECRET_KEYS.search(str(k)) else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+class MetricsSink:
+    """One JSON object per line with `step` and metric keys; mirrored to W&B unless disabled."""
+
+    def __init__(self, out_dir: str | Path, wandb_mode: str = "disabled", project: str = "alignrl",
+                 run_name: str | None = None, config: dict | None = None):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.out_dir / "metrics.jsonl"
+        self._file = self.path.open("a", encoding="utf-8")
+        self._wandb = None
+        if wandb_mode != "disabled":
+            import wandb  # imported lazily: most test runs never touch it
+
+            # The key is read by wandb itself from WANDB_API_KEY; it never passes through configs.
+            os.environ.setdefault("WANDB_DIR", str(self.out_dir))
+            self._wandb = wandb.init(project=project, name=run_name, mode=wandb_mode,
+                                     config=redact(config or {}), dir=str(self.out_dir))
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        clean = {k: (float(v) if isinstance(v, (int, float)) and math.isfinite(v) else None) for k, v in metrics.items()}
+        self._file.write(json.dumps({"step": step, **clean}) + "\n")
+        self._file.flush()
+        if self._wandb is not None:
+            self._wandb.log({k: v for k, v in clean.items() if v is not None}, step=step)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+            self._wandb = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]

@@ -1,0 +1,1 @@
+"""The `alignrl` command line, job submission and cluster helpers."""

@@ -1,0 +1,1 @@
+"""DeepSpeed learner workers (one per rank) and the LearnerGroup that places and drives them."""

@@ -1,0 +1,109 @@
+import pytest
+
+from alignrl.algorithms import ALGORITHMS
+from alignrl.config import ConfigError, RunConfig, dump_config, load_config, load_config_dict
+from alignrl.config.loader import describe_fields, parse_override
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "run.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_valid():
+    cfg = RunConfig()
+    assert cfg.algorithm.name == "iterative_dpo"
+    assert cfg.runtime.async_ is True and cfg.runtime.max_staleness == 1
+
+
+def test_every_shipped_config_validates(repo_root):
+    configs = sorted((repo_root / "configs").glob("*.yaml"))
+    assert configs
+    for path in configs:
+        load_config(path)
+
+
+def test_unknown_key_names_the_key_and_file(tmp_path):
+    path = _write(tmp_path, "runtime:\n  max_stalenes: 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "runtime.max_stalenes" in str(err.value) and str(path) in str(err.value)
+    assert "unknown key" in str(err.value)
+
+
+def test_wrong_type_names_the_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"optim\.lr: .*got 'fast'"):
+        load_config(_write(tmp_path, "optim:\n  lr: fast\n"))
+    with pytest.raises(ConfigError, match=r"runtime\.async"):
+        load_config(_write(tmp_path, "runtime:\n  async: 'yes'\n"))
+
+
+def test_algorithm_block_is_typed_per_algorithm():
+    cfg = load_config_dict({"algorithm": {"name": "simpo"}})
+    assert (cfg.algorithm.beta, cfg.algorithm.gamma) == (10.0, 3.0)
+    with pytest.raises(ConfigError, match=r"algorithm\.tau: unknown key"):
+        load_config_dict({"algorithm": {"name": "dpo", "tau": 0.1}})
+    with pytest.raises(ConfigError, match="unknown algorithm 'dop'"):
+        load_config_dict({"algorithm": {"name": "dop"}})
+    with pytest.raises(ConfigError, match=r"algorithm\.beta"):
+        load_config_dict({"algorithm": {"name": "grpo", "beta": -1.0}})
+
+
+def test_documented_defaults_from_algorithms_md():
+    defaults = {name: spec.params() for name, spec in ALGORITHMS.items()}
+    assert defaults["dpo"].beta == 0.1
+    assert defaults["wpo"].beta == 0.03
+    assert defaults["ipo"].tau == 0.1 and defaults["ipo"].ipo_length_normalize is False
+    assert (defaults["slic"].delta, defaults["slic"].lam_reg) == (1.0, 0.5)
+    assert (defaults["realign"].beta, defaults["realign"].k, defaults["realign"].formats) == (0.01, 4, ["P-D", "R-A"])
+    assert defaults["realign"].realign_reduction == "pooled"
+    assert (defaults["var"].var_lambda, defaults["var"].var_z_mode, defaults["var"].micro_batch) == (1.0, "cross_pair", 8)
+    assert (defaults["rao"].beta, defaults["rao"].z0, defaults["rao"].z0_space) == (0.1, 50.0, "log")
+    assert (defaults["grpo"].beta, defaults["grpo"].clip_eps, defaults["grpo"].adv_eps) == (0.04, 0.2, 1e-6)
+    assert (defaults["dr_grpo"].beta, defaults["dr_grpo"].scale_rewards, defaults["dr_grpo"].aggregation) == (
+        0.0, False, "dr_grpo")
+    assert defaults["simplemix"].on_fraction == 0.5
+
+
+def test_overrides_are_typed(tmp_path):
+    path = _write(tmp_path, "algorithm:\n  name: dpo\n")
+    cfg = load_config(path, ["algorithm.beta=0.25", "runtime.async=false", "data.tasks=[add, sub]"])
+    assert cfg.algorithm.beta == 0.25 and cfg.runtime.async_ is False and cfg.data.tasks == ["add", "sub"]
+    assert parse_override("a.b=3") == (["a", "b"], 3)
+    with pytest.raises(ConfigError, match="key.path=value"):
+        parse_override("novalue")
+    with pytest.raises(ConfigError, match=r"runtime\.bogus"):
+        load_config(path, ["runtime.bogus=1"])
+
+
+def test_cross_field_checks():
+    with pytest.raises(ConfigError, match="micro_batch_size"):
+        load_config_dict({"runtime": {"train_batch_size": 10, "micro_batch_size": 4}})
+    with pytest.raises(ConfigError, match="head_dim >= 32"):
+        load_config_dict({"model": {"tiny": {"hidden_size": 64, "num_heads": 4}}})
+    with pytest.raises(ConfigError, match=r"data\.tasks: .*unknown task 'sort'"):
+        load_config_dict({"data": {"tasks": ["sort"]}})
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(_write(tmp_path, "a: [1, 2\n"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(_write(tmp_path, "- 1\n- 2\n"))
+
+
+def test_dump_round_trips(tmp_path):
+    cfg = load_config_dict({"algorithm": {"name": "realign", "formats": ["P-D", "S-A"]}})
+    again = load_config(_write(tmp_path, dump_config(cfg)))
+    assert again == cfg
+
+
+def test_every_field_is_documented():
+    rows = describe_fields()
+    assert len(rows) > 60
+    undocumented = [key for key, _, _, doc in rows if not doc]
+    assert undocumented == []
+    assert any(key == "algorithm[grpo].clip_eps" for key, *_ in rows)

@@ -1,0 +1,63 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from alignrl.data.readers import DataError, read_preferences, read_prompts, read_table
+
+
+def _jsonl(tmp_path, rows, name="d.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def test_jsonl_and_parquet_prompts(tmp_path):
+    rows = [{"prompt": "sort:21"}, {"prompt_id": "x", "prompt": "add:1+1", "answer": "2"}]
+    got = read_prompts(_jsonl(tmp_path, rows))
+    assert [r["prompt_id"] for r in got] == ["0", "x"] and got[1]["answer"] == "2"
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p.parquet")
+    assert read_prompts(tmp_path / "p.parquet") == got
+
+
+def test_malformed_jsonl_names_the_line(tmp_path):
+    path = _jsonl(tmp_path, [{"prompt": "a"}, "{not json"])
+    with pytest.raises(DataError, match=r"d\.jsonl:2: malformed JSON"):
+        read_table(path)
+    with pytest.raises(DataError, match=r":1: expected a JSON object"):
+        read_table(_jsonl(tmp_path, ["[1, 2]"], "list.jsonl"))
+
+
+def test_missing_columns_and_bad_rows(tmp_path):
+    with pytest.raises(DataError, match=r"missing column\(s\) \['rejected'\]"):
+        read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a"}]))
+    bad = _jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b"},
+                            {"prompt": "p", "chosen": "", "rejected": "b"}], "bad.jsonl")
+    with pytest.raises(DataError, match=r"row 1: column 'chosen' must be a non-empty str"):
+        read_preferences(bad)
+    with pytest.raises(DataError, match="chosen_reward"):
+        read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b", "chosen_reward": "hi"}],
+                                "r.jsonl"))
+
+
+def test_empty_and_unsupported(tmp_path):
+    (tmp_path / "e.jsonl").write_text("\n")
+    with pytest.raises(DataError, match="no rows"):
+        read_table(tmp_path / "e.jsonl")
+    pq.write_table(pa.table({"prompt": pa.array([], pa.string())}), tmp_path / "e.parquet")
+    with pytest.raises(DataError, match="empty"):
+        read_prompts(tmp_path / "e.parquet")
+    (tmp_path / "x.csv").write_text("a\n")
+    with pytest.raises(DataError, match="unsupported"):
+        read_table(tmp_path / "x.csv")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataError, match="not a readable Parquet"):
+        read_table(tmp_path / "broken.parquet")
+    with pytest.raises(DataError, match="does not exist"):
+        read_table(tmp_path / "missing.jsonl")
+
+
+def test_preferences_default_source(tmp_path):
+    rows = read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b", "chosen_reward": 1}]))
+    assert rows[0]["source"] == "off" and rows[0]["chosen_reward"] == 1
