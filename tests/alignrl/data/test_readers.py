@@ -17,7 +17,8 @@ def test_jsonl_and_parquet_prompts(tmp_path):
     rows = [{"prompt": "sort:21"}, {"prompt_id": "x", "prompt": "add:1+1", "answer": "2"}]
     got = read_prompts(_jsonl(tmp_path, rows))
     assert [r["prompt_id"] for r in got] == ["0", "x"] and got[1]["answer"] == "2"
-    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "p.parquet")
+    pq.write_table(pa.table({"prompt_id": [None, "x"], "prompt": ["sort:21", "add:1+1"], "answer": [None, "2"]}),
+                   tmp_path / "p.parquet")
     assert read_prompts(tmp_path / "p.parquet") == got
 
 
