@@ -36,6 +36,7 @@ class MetricsSink:
 
             # The key is read by wandb itself from WANDB_API_KEY; it never passes through configs.
             os.environ.setdefault("WANDB_DIR", str(self.out_dir))
+            os.environ.setdefault("WANDB_SILENT", "true")
             self._wandb = wandb.init(project=project, name=run_name, mode=wandb_mode,
                                      config=redact(config or {}), dir=str(self.out_dir))
 

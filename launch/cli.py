@@ -48,13 +48,11 @@ def cmd_sft(args) -> int:
 
 def cmd_train(args) -> int:
     cfg = load_config(args.config, args.overrides)  # every key is checked before anything starts
-    try:
-        from alignrl.runtime.train import run_training
-    except ImportError:
-        print(f"error: config {args.config} is valid, but this build has no online runtime yet; "
-              f"`alignrl sft {args.config}` runs the SFT warm-up", file=sys.stderr)
-        return 2
-    run_training(cfg, _out_dir(args, args.config), resume=args.resume)
+    from alignrl.runtime.train import run_training
+
+    result = run_training(cfg, _out_dir(args, args.config), resume=args.resume, ray_address=args.ray_address)
+    print(f"{cfg.algorithm.name}: held-out reward {result.reward_before:.3f} -> {result.reward_after:.3f} "
+          f"after {result.steps} steps in {result.seconds:.1f}s; outputs in {result.out_dir}")
     return 0
 
 
@@ -91,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="run an alignment job from a config")
     _add_config_args(p)
     p.add_argument("--out", help="output directory (default runs/<config stem>)")
-    p.add_argument("--resume", help="checkpoint directory to continue from")
+    p.add_argument("--resume", help="run or checkpoint directory to continue from")
+    p.add_argument("--ray-address", help="join this Ray cluster instead of starting an embedded local one")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sft", help="SFT warm-up of the policy on the config's tasks")

@@ -36,6 +36,7 @@ class ModelConfig(StrictModel):
     tokenizer: str | None = Field(None, description="tokenizer dir or hub id; null uses `path` (or the char tokenizer)")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="training and inference dtype")
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="architecture when `path` is null")
+    sft_warmup: bool = Field(True, description="when `path` is null, start from the SFT warm-up (cached under OUT/sft)")
 
 
 class DataConfig(StrictModel):
@@ -79,6 +80,14 @@ class GenerationConfig(StrictModel):
     temperature: float = Field(1.0, ge=0, description="sampling temperature (0 = greedy)")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
     top_k: int = Field(0, ge=0, description="top-k sampling (0 = off)")
+
+
+class RewardConfig(StrictModel):
+    kind: Literal["function", "classifier", "http"] = Field("function", description="verifier function, HF classifier, or HTTP endpoint")
+    function: str = Field("alignrl.tasks:verify", description="module:function called as fn(prompt=, response=) -> float")
+    model: str | None = Field(None, description="HF sequence-classifier dir when kind is classifier")
+    url: str | None = Field(None, description="endpoint when kind is http: POST prompts/responses, get rewards")
+    timeout_s: float = Field(30.0, gt=0, description="timeout of one HTTP scoring call")
 
 
 class RuntimeConfig(StrictModel):
@@ -144,6 +153,7 @@ class RunConfig(StrictModel):
     algorithm: AlgorithmConfig = Field(default_factory=lambda: ALGORITHMS["iterative_dpo"].params(),
                                        description="algorithm name and its parameters")
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig, description="actor counts and their CPUs/GPUs")
+    reward: RewardConfig = Field(default_factory=RewardConfig, description="how samples are scored")
     generation: GenerationConfig = Field(default_factory=GenerationConfig, description="sampling settings")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="async pipeline, batches and timeouts")
     optim: OptimConfig = Field(default_factory=OptimConfig, description="policy optimizer")

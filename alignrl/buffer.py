@@ -1,0 +1,155 @@
+"""The replay buffer's logic: Arrow storage, staleness-bounded sampling, exactly-once accounting.
+
+Every generated sample is admitted once and ends in exactly one terminal state: trained (as part
+of an example), evicted (fell too far behind the learner), or dropped (the builder used it in no
+example: ties, truncation). `lost = admitted - terminal - pending` must stay 0, and a sample
+trained twice is counted in `duplicated`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+PENDING, QUEUED, IN_FLIGHT = "pending", "queued", "in_flight"
+TRAINED, EVICTED, DROPPED = "trained", "evicted", "dropped"
+TERMINAL = (TRAINED, EVICTED, DROPPED)
+
+
+class ReplayBuffer:
+    """Holds training examples as an Arrow table; every row names the samples it consumes."""
+
+    def __init__(self, schema: pa.Schema, max_staleness: int, capacity: int = 100_000):
+        for column in ("example_id", "sample_ids", "policy_version"):
+            if column not in schema.names:
+                raise ValueError(f"buffer schema needs a {column!r} column")
+        self.schema, self.max_staleness, self.capacity = schema, max_staleness, capacity
+        self.queue = schema.empty_table()
+        self.in_flight: dict[str, pa.Table] = {}
+        self.sample_state: dict[str, str] = {}
+        self.duplicated = 0
+        self.trained_staleness: Counter[int] = Counter()
+
+    # -- admission -------------------------------------------------------------------------------
+    def admit(self, sample_ids: list[str]) -> None:
+        """Register generated samples before they are scored, so a fault later cannot hide them."""
+        for sid in sample_ids:
+            if sid in self.sample_state:
+                raise ValueError(f"sample {sid} admitted twice")
+            self.sample_state[sid] = PENDING
+
+    def add(self, examples: pa.Table, dropped: list[str] = (), evicted: list[str] = ()) -> None:
+        """Queue examples built from admitted samples; mark the samples the builder did not use."""
+        examples = examples.cast(self.schema) if examples.schema != self.schema else examples
+        for sid in dropped:
+            self._finish(sid, DROPPED)
+        for sid in evicted:
+            self._finish(sid, EVICTED)
+        for ids in examples.column("sample_ids").to_pylist():
+            for sid in ids:
+                if self.sample_state.get(sid) != PENDING:
+                    raise ValueError(f"example uses sample {sid} in state {self.sample_state.get(sid)}")
+                self.sample_state[sid] = QUEUED
+        self.queue = pa.concat_tables([self.queue, examples])
+        if self.queue.num_rows > self.capacity:  # oldest first out
+            overflow = self.queue.slice(0, self.queue.num_rows - self.capacity)
+            self._mark_rows(overflow, EVICTED)
+            self.queue = self.queue.slice(overflow.num_rows)
+
+    # -- sampling --------------------------------------------------------------------------------
+    def evict_stale(self, learner_version: int) -> int:
+        """Drop queued examples whose generating version lags the learner by more than max_staleness."""
+        keep = pc.less_equal(pc.subtract(pa.scalar(learner_version, pa.int64()), self.queue["policy_version"]),
+                             self.max_staleness)
+        stale = self.queue.filter(pc.invert(keep))
+        self._mark_rows(stale, EVICTED)
+        self.queue = self.queue.filter(keep)
+        return stale.num_rows
+
+    def evict_where(self, column: str, below: int) -> int:
+        """Evict queued examples whose `column` < `below` (e.g. computed under an old reference)."""
+        keep = pc.greater_equal(self.queue[column], below)
+        stale = self.queue.filter(pc.invert(keep))
+        self._mark_rows(stale, EVICTED)
+        self.queue = self.queue.filter(keep)
+        return stale.num_rows
+
+    def take(self, n: int, learner_version: int) -> pa.Table | None:
+        """The n oldest admissible examples, now in flight; None while fewer than n are queued."""
+        self.evict_stale(learner_version)
+        if self.queue.num_rows < n:
+            return None
+        batch, self.queue = self.queue.slice(0, n), self.queue.slice(n)
+        token = f"batch-{learner_version}-{len(self.in_flight)}-{batch['example_id'][0].as_py()}"
+        self.in_flight[token] = batch
+        self._mark_rows(batch, IN_FLIGHT)
+        return batch.append_column("batch_token", pa.array([token] * n))
+
+    def commit(self, token: str, learner_version: int) -> None:
+        """The learner trained on this batch at `learner_version`."""
+        batch = self.in_flight.pop(token)
+        for version in batch["policy_version"].to_pylist():
+            self.trained_staleness[learner_version - version] += 1
+        self._mark_rows(batch, TRAINED)
+
+    def release(self, token: str) -> None:
+        """The step failed: return the batch to the front of the queue, nothing lost."""
+        batch = self.in_flight.pop(token)
+        self._mark_rows(batch, QUEUED)
+        self.queue = pa.concat_tables([batch, self.queue])
+
+    def _finish(self, sid: str, state: str) -> None:
+        current = self.sample_state.get(sid)
+        if current == TRAINED and state == TRAINED:
+            self.duplicated += 1
+            return
+        if current is None:
+            raise ValueError(f"sample {sid} was never admitted")
+        self.sample_state[sid] = state
+
+    def _mark_rows(self, rows: pa.Table, state: str) -> None:
+        for ids in rows.column("sample_ids").to_pylist():
+            for sid in ids:
+                self._finish(sid, state)
+
+    # -- accounting ------------------------------------------------------------------------------
+    def stats(self) -> dict[str, float]:
+        counts = Counter(self.sample_state.values())
+        live = counts[PENDING] + counts[QUEUED] + counts[IN_FLIGHT]
+        admitted = len(self.sample_state)
+        out = {
+            "buffer/size": self.queue.num_rows,
+            "buffer/admitted": admitted,
+            "buffer/trained": counts[TRAINED],
+            "buffer/evicted": counts[EVICTED],
+            "buffer/dropped": counts[DROPPED],
+            "buffer/pending": live,
+            "buffer/lost": admitted - live - sum(counts[s] for s in TERMINAL),
+            "buffer/duplicated": self.duplicated,
+        }
+        for lag, n in sorted(self.trained_staleness.items()):
+            out[f"staleness/{lag}"] = n
+        out["staleness/max"] = max(self.trained_staleness, default=0)
+        return out
+
+    # -- persistence -----------------------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything needed to resume; in-flight batches go back to the queue."""
+        queue = pa.concat_tables([*self.in_flight.values(), self.queue]) if self.in_flight else self.queue
+        sink = io.BytesIO()
+        with ipc.new_stream(sink, self.schema) as writer:
+            writer.write_table(queue)
+        states = {sid: (QUEUED if s == IN_FLIGHT else s) for sid, s in self.sample_state.items()}
+        return {"queue": sink.getvalue(), "sample_state": states, "duplicated": self.duplicated,
+                "trained_staleness": dict(self.trained_staleness)}
+
+    def load_state(self, state: dict) -> None:
+        self.queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
+        self.in_flight = {}
+        self.sample_state = dict(state["sample_state"])
+        self.duplicated = int(state["duplicated"])
+        self.trained_staleness = Counter({int(k): v for k, v in state["trained_staleness"].items()})

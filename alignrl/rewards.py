@@ -1,0 +1,110 @@
+"""Reward backends: a `module:function` verifier, an HF sequence classifier, or an HTTP endpoint.
+
+Every reward is checked: NaN, inf, a non-number or an exception is an error that names the
+sample and the backend, never a silent zero.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+
+class RewardError(RuntimeError):
+    """A reward could not be computed or is not a finite number."""
+
+
+def load_function(spec: str) -> Callable[..., float]:
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"reward function {spec!r} must look like package.module:function")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"reward function {spec!r} cannot be imported: {err}") from None
+    if not callable(fn):
+        raise ValueError(f"reward function {spec!r} is not callable")
+    return fn
+
+
+def check_reward(value, sample_id: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RewardError(f"{source} returned {value!r} for sample {sample_id}: not a number")
+    if not math.isfinite(value):
+        raise RewardError(f"{source} returned {value} for sample {sample_id}: rewards must be finite")
+    return float(value)
+
+
+class FunctionReward:
+    def __init__(self, spec: str):
+        self.spec, self.fn = spec, load_function(spec)
+
+    def score(self, prompts: list[str], responses: list[str], sample_ids: list[str]) -> list[float]:
+        out = []
+        for prompt, response, sid in zip(prompts, responses, sample_ids):
+            try:
+                value = self.fn(prompt=prompt, response=response)
+            except Exception as err:  # noqa: BLE001 - the user's function may raise anything
+                raise RewardError(f"reward function {self.spec} raised on sample {sid}: {err!r}") from err
+            out.append(check_reward(value, sid, f"reward function {self.spec}"))
+        return out
+
+
+class ClassifierReward:
+    """An HF sequence classifier scoring (prompt, response); logit 0 is the reward."""
+
+    def __init__(self, model_dir: str, max_length: int = 512):
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+        self.name, self.max_length = model_dir, max_length
+
+    def score(self, prompts, responses, sample_ids) -> list[float]:
+        with self.torch.no_grad():
+            enc = self.tokenizer(list(prompts), list(responses), truncation=True, max_length=self.max_length,
+                                 padding=True, return_tensors="pt")
+            logits = self.model(**enc).logits[:, 0].tolist()
+        return [check_reward(v, sid, f"reward model {self.name}") for v, sid in zip(logits, sample_ids)]
+
+
+class HTTPReward:
+    """POST {"prompts": [...], "responses": [...]} and expect {"rewards": [...]}, within a timeout."""
+
+    def __init__(self, url: str, timeout_s: float):
+        self.url, self.timeout_s = url, timeout_s
+
+    def score(self, prompts, responses, sample_ids) -> list[float]:
+        body = json.dumps({"prompts": list(prompts), "responses": list(responses)}).encode()
+        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                payload = json.loads(response.read())
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            raise RewardError(f"reward endpoint {self.url} is unreachable or timed out ({err})") from None
+        except json.JSONDecodeError as err:
+            raise RewardError(f"reward endpoint {self.url} returned invalid JSON ({err})") from None
+        rewards = payload.get("rewards") if isinstance(payload, dict) else None
+        if not isinstance(rewards, list) or len(rewards) != len(sample_ids):
+            raise RewardError(f"reward endpoint {self.url} must return {{'rewards': [{len(sample_ids)} numbers]}}")
+        return [check_reward(v, sid, f"reward endpoint {self.url}") for v, sid in zip(rewards, sample_ids)]
+
+
+def make_reward(kind: str, function: str | None, model: str | None, url: str | None, timeout_s: float):
+    if kind == "function":
+        return FunctionReward(function or "alignrl.tasks:verify")
+    if kind == "classifier":
+        if not model:
+            raise ValueError("reward.kind=classifier needs reward.model")
+        return ClassifierReward(model)
+    if kind == "http":
+        if not url:
+            raise ValueError("reward.kind=http needs reward.url")
+        return HTTPReward(url, timeout_s)
+    raise ValueError(f"unknown reward kind {kind!r}")

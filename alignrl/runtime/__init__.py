@@ -1,0 +1,1 @@
+"""The Ray-facing runtime: controller, weight sync, training entry point."""

@@ -1,0 +1,222 @@
+"""The controller: prompts -> generators -> reward -> reference -> builder -> buffer -> learner -> sync.
+
+One event loop drives every actor through futures. Generation for policy version v starts only
+while `learner_version - v <= max_staleness`; `max_staleness: 0` is the synchronous mode of the
+same code. Every wait has a deadline, so a hung actor is reported by name instead of stalling.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+import ray
+
+from alignrl.config.schema import RunConfig
+from alignrl.learning.examples import pair_examples
+from alignrl.runtime.progress import RunProgress
+from alignrl.runtime.telemetry import Telemetry
+
+
+class RuntimeTimeout(RuntimeError):
+    """An actor call outlived its timeout; the message names the actor and the call."""
+
+
+@dataclass
+class Handles:
+    generators: list
+    reward: object
+    reference: object
+    buffer: object
+    learners: object
+
+
+@dataclass
+class ControllerState:
+    """Everything that must survive a restart besides weights and the buffer."""
+
+    version: int = 0
+    ref_version: int = 0
+    round_id: int = 0
+    cursor: int = 0
+    epoch: int = 0
+    history: list = field(default_factory=list)  # (step, eval reward) pairs
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Pending:
+    kind: str  # gen, rollout, sync
+    deadline: float
+    what: str
+    index: int = 0
+    version: int = 0
+    started: float = 0.0
+
+
+class Controller:
+    def __init__(self, cfg: RunConfig, handles: Handles, train_prompts: list[dict], heldout: list[dict],
+                 telemetry: Telemetry, state: ControllerState, on_step=None):
+        self.cfg, self.h, self.state = cfg, handles, state
+        self.train_prompts, self.heldout = train_prompts, heldout
+        self.telemetry = telemetry
+        self.on_step = on_step  # callback(controller) after each learner step: eval, checkpoint
+        rt = cfg.runtime
+        self.n_gen = len(handles.generators)
+        self.gen_version = [state.version] * self.n_gen
+        self.gen_busy = [False] * self.n_gen
+        self.syncing = [False] * self.n_gen
+        self.pending: dict = {}
+        self.learner_refs: list | None = None
+        self.learner_deadline = 0.0
+        self.rollouts_in_flight = 0
+        self.buffer_size = 0
+        self.samples_per_prompt = getattr(cfg.algorithm, "samples_per_prompt", rt.samples_per_prompt)
+        self.sampling = dict(max_new_tokens=cfg.generation.max_new_tokens, temperature=cfg.generation.temperature,
+                             top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
+        self.order = self._shuffled(state.epoch)
+
+    # -- prompts ---------------------------------------------------------------------------------
+    def _shuffled(self, epoch: int) -> list[int]:
+        order = list(range(len(self.train_prompts)))
+        random.Random(f"{self.cfg.runtime.seed}:{epoch}").shuffle(order)
+        return order
+
+    def _next_prompts(self, n: int) -> list[dict]:
+        out = []
+        while len(out) < n:
+            if self.state.cursor >= len(self.order):
+                self.state.epoch += 1
+                self.state.cursor = 0
+                self.order = self._shuffled(self.state.epoch)
+            out.append(self.train_prompts[self.order[self.state.cursor]])
+            self.state.cursor += 1
+        return out
+
+    # -- launching work --------------------------------------------------------------------------
+    def _admitted(self, g: int) -> bool:
+        rt = self.cfg.runtime
+        if self.gen_busy[g] or self.syncing[g]:
+            return False
+        # Samples started now are trained at the learner's next free version at the earliest.
+        trained_at = self.state.version + (1 if self.learner_refs is not None else 0)
+        if trained_at - self.gen_version[g] > rt.max_staleness:
+            return False
+        # Back-pressure: never hold much more data than two learner batches.
+        expected = self.buffer_size + self.rollouts_in_flight * rt.prompts_per_step
+        return expected < 2 * rt.train_batch_size
+
+    def _launch_rollout(self, g: int) -> None:
+        rt = self.cfg.runtime
+        gen = self.h.generators[g]
+        prompts = self._next_prompts(rt.prompts_per_step)
+        round_id = self.state.round_id
+        self.state.round_id += 1
+        samples = gen.generate.remote(prompts, self.samples_per_prompt, self.sampling, rt.seed * 1_000_003 + round_id)
+        rewards = self.h.reward.score.remote(samples)
+        annotated = self.h.reference.annotate.remote(samples, rewards)
+        now = time.monotonic()
+        self.pending[samples] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g, started=now)
+        self.pending[annotated] = _Pending("rollout", now + 3 * rt.rpc_timeout_s,
+                                           f"scoring round {round_id} (reward + reference)", g)
+        self.gen_busy[g] = True
+        self.rollouts_in_flight += 1
+
+    def _launch_sync(self, version: int, buckets: list) -> None:
+        now = time.monotonic()
+        for g, gen in enumerate(self.h.generators):
+            ref = gen.load_weights.remote(version, buckets)
+            self.pending[ref] = _Pending("sync", now + self.cfg.runtime.sync_timeout_s,
+                                         f"weight sync v{version} to generator-{g}", g, version, now)
+            self.syncing[g] = True
+
+    # -- completions -----------------------------------------------------------------------------
+    def _on_rollout(self, ref) -> None:
+        samples = ray.get(ref)
+        self.rollouts_in_flight -= 1
+        examples, dropped, evicted = pair_examples(samples, self.state.ref_version)
+        self.buffer_size = ray.get(self.h.buffer.ingest.remote([s["sample_id"] for s in samples], examples, dropped,
+                                                               evicted), timeout=self.cfg.runtime.rpc_timeout_s)
+        self.telemetry.on_rollout(samples)
+
+    def _wait(self, extra: list) -> list:
+        """Wait for the next finished call; past the earliest deadline, name the late call."""
+        refs = list(self.pending) + extra
+        deadlines = [(p.deadline, p.what) for p in self.pending.values()]
+        if extra:
+            deadlines.append((self.learner_deadline, "learner train step"))
+        deadline, what = min(deadlines)
+        ready, _ = ray.wait(refs, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise RuntimeTimeout(f"{what} did not finish within its timeout")
+        return ready
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self, progress: RunProgress) -> None:
+        rt = self.cfg.runtime
+        batch_token = None
+        step_started = 0.0
+        while self.state.version < rt.total_steps:
+            for g in range(self.n_gen):
+                if self._admitted(g):
+                    self._launch_rollout(g)
+            if self.learner_refs is None:
+                batch = ray.get(self.h.buffer.take.remote(rt.train_batch_size, self.state.version),
+                                timeout=rt.rpc_timeout_s)
+                if batch is not None:
+                    batch_token = batch["batch_token"][0].as_py()
+                    self.learner_refs = self.h.learners.train_step_async(batch.drop_columns(["batch_token"]).to_pylist())
+                    step_started = time.monotonic()
+                    self.learner_deadline = step_started + rt.rpc_timeout_s
+                    self.buffer_size -= rt.train_batch_size
+            if not self.pending and self.learner_refs is None:
+                raise RuntimeError("the pipeline is idle with nothing to train: no generator is admitted "
+                                   "and the buffer holds too few examples (check batch sizes and staleness)")
+            ready = self._wait(self.learner_refs[:1] if self.learner_refs else [])
+            for ref in ready:
+                if self.learner_refs and ref == self.learner_refs[0]:
+                    metrics = self.h.learners.finish_step(self.learner_refs)
+                    self.learner_refs = None
+                    ray.get(self.h.buffer.commit.remote(batch_token, self.state.version), timeout=rt.rpc_timeout_s)
+                    self.state.version += 1
+                    self.telemetry.on_step(metrics, time.monotonic() - step_started)
+                    sync_started = time.monotonic()
+                    version, buckets = self.h.learners.weight_buckets(64.0, rt.zero_stage)
+                    self.telemetry.export_seconds = time.monotonic() - sync_started
+                    self._launch_sync(version, buckets)
+                    if self.on_step is not None:
+                        self.on_step(self, buckets)
+                    self.telemetry.log_step(self.state.version, ray.get(self.h.buffer.stats.remote(),
+                                                                        timeout=rt.rpc_timeout_s))
+                    progress.advance(self.telemetry.last_loss)
+                    continue
+                self._dispatch(ref)
+        self.drain()
+
+    def _dispatch(self, ref) -> None:
+        item = self.pending.pop(ref)
+        if item.kind == "gen":
+            self.gen_busy[item.index] = False
+            self.telemetry.on_generation(time.monotonic() - item.started)
+        elif item.kind == "rollout":
+            self._on_rollout(ref)
+        elif item.kind == "sync":
+            ray.get(ref)
+            self.syncing[item.index] = False
+            self.gen_version[item.index] = max(self.gen_version[item.index], item.version)
+            self.telemetry.on_sync(time.monotonic() - item.started)
+
+    def drain(self) -> None:
+        """Wait for in-flight work so the final state (and the accounting) is settled."""
+        while self.pending:
+            for ref in self._wait([]):
+                self._dispatch(ref)
+
+    def wait_for_generator(self, g: int, version: int) -> None:
+        """Block until generator g holds `version` (used before evaluating it)."""
+        while self.gen_version[g] < version:
+            for ref in self._wait([]):
+                self._dispatch(ref)

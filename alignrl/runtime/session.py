@@ -1,0 +1,53 @@
+"""Start an embedded local Ray (or join a cluster) for one run, and clean up what the run created."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import ray
+
+from alignrl.config.schema import RunConfig
+
+# Actors inherit these: quiet progress bars, no hub traffic from our own loading code paths.
+ACTOR_ENV = {"TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def required_cpus(cfg: RunConfig) -> float:
+    r = cfg.resources
+    return r.num_generators * r.generator_cpus + r.num_learners * r.learner_cpus + 2 * r.server_cpus
+
+
+class RaySession:
+    """Context manager: owns Ray only when it started it; always kills the actors it created."""
+
+    def __init__(self, cfg: RunConfig, address: str | None = None):
+        self.cfg, self.address = cfg, address
+        self.owned = False
+        self.actors: list = []
+        self.groups: list = []
+
+    def __enter__(self) -> RaySession:
+        if not ray.is_initialized():
+            local = self.address in (None, "local")
+            kwargs = dict(address=self.address or "local", namespace=self.cfg.runtime.namespace,
+                          runtime_env={"env_vars": ACTOR_ENV}, log_to_driver=True)
+            if local:
+                # Logical CPUs: a 2-core laptop still hosts 2 learners, a generator and the servers.
+                kwargs.update(num_cpus=max(math.ceil(required_cpus(self.cfg)), os.cpu_count() or 1),
+                              include_dashboard=False)
+            ray.init(**kwargs)
+            self.owned = True
+        return self
+
+    def track(self, actor):
+        self.actors.append(actor)
+        return actor
+
+    def __exit__(self, *exc) -> None:
+        for group in self.groups:
+            group.shutdown()
+        for actor in self.actors:
+            ray.kill(actor)
+        if self.owned:
+            ray.shutdown()

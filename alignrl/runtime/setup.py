@@ -1,0 +1,90 @@
+"""Run setup: the initial policy directory, actor placement, and checkpoint writing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import ray
+from transformers import AutoTokenizer
+
+from actors.generator import GeneratorActor
+from actors.reference import ReferenceActor
+from actors.replay_buffer import ReplayBufferActor
+from actors.reward import RewardActor
+from alignrl.config.schema import RunConfig
+from alignrl.models.policy import policy_from_config
+from alignrl.models.sft import run_sft
+from alignrl.models.tiny import save_model_dir
+from alignrl.runtime.checkpoint import config_fingerprint, publish, staging_dir, step_dir, write_json
+from alignrl.runtime.controller import Controller, Handles
+from alignrl.runtime.session import RaySession
+from learners.group import LearnerGroup
+
+
+def _fingerprint(cfg: RunConfig, sections: tuple[str, ...]) -> str:
+    data = {k: getattr(cfg, k).model_dump(mode="json") for k in sections}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def initial_policy(cfg: RunConfig, out: Path):
+    """The policy every actor starts from, as a local safetensors dir; the SFT warm-up is cached."""
+    if cfg.model.path is not None and Path(cfg.model.path).is_dir():
+        policy_dir = Path(cfg.model.path)
+    elif cfg.model.path is None and cfg.model.sft_warmup:
+        sft_dir = out / "sft"
+        policy_dir = sft_dir / "policy"
+        stamp = sft_dir / "fingerprint"
+        key = _fingerprint(cfg, ("model", "data", "sft"))
+        if not (policy_dir.is_dir() and stamp.is_file() and stamp.read_text() == key):
+            result = run_sft(cfg, sft_dir)
+            print(f"SFT warm-up: held-out reward {result.reward_before:.3f} -> {result.reward_after:.3f} "
+                  f"in {result.seconds:.1f}s")
+            stamp.write_text(key)
+    else:
+        policy_dir = out / "init" / "policy"
+        model, tokenizer = policy_from_config(cfg.model)
+        save_model_dir(model, tokenizer, policy_dir)
+    return policy_dir, AutoTokenizer.from_pretrained(policy_dir)
+
+
+def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Path | None,
+                 schema: pa.Schema) -> Handles:
+    """Named actors `<role>-<i>` in the run's namespace, with the resources the config asks for."""
+    r, rt, ns = cfg.resources, cfg.runtime, cfg.runtime.namespace
+    start_dir = str(ckpt / "policy") if ckpt else str(policy_dir)
+    ref_dir = str(ckpt / "reference") if ckpt and (ckpt / "reference").is_dir() else str(policy_dir)
+    threads = lambda cpus: max(1, int(cpus))  # noqa: E731
+    buffer = session.track(ReplayBufferActor.options(name="replay-buffer-0", namespace=ns, num_cpus=0).remote(
+        schema, rt.max_staleness))
+    reward = session.track(RewardActor.options(name="reward-0", namespace=ns, num_cpus=r.server_cpus).remote(
+        cfg.reward.kind, cfg.reward.function, cfg.reward.model, cfg.reward.url, cfg.reward.timeout_s))
+    reference = session.track(ReferenceActor.options(
+        name="reference-0", namespace=ns, num_cpus=r.server_cpus, num_gpus=r.server_gpus).remote(
+        ref_dir, cfg.model.dtype, 64, threads(r.server_cpus)))
+    generators = [
+        session.track(GeneratorActor.options(
+            name=f"generator-{i}", namespace=ns, num_cpus=r.generator_cpus, num_gpus=r.generator_gpus).remote(
+            i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus)))
+        for i in range(r.num_generators)
+    ]
+    learners = LearnerGroup(r.num_learners, r.learner_cpus, r.learner_gpus, rt.rpc_timeout_s)
+    session.groups.append(learners)
+    return Handles(generators, reward, reference, buffer, learners)
+
+
+def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Controller, handles: Handles) -> Path:
+    """Write everything to a staging dir, then rename it into place (atomic on one filesystem)."""
+    version, timeout = controller.state.version, cfg.runtime.rpc_timeout_s
+    staging = staging_dir(out, version)
+    handles.learners.save(str(staging), "state")
+    if controller.state.ref_version > 0:
+        ray.get(handles.reference.save.remote(str(staging / "reference")), timeout=timeout)
+    buffer_state = ray.get(handles.buffer.state.remote(), timeout=timeout)
+    (staging / "buffer.arrow").write_bytes(buffer_state.pop("queue"))
+    write_json(staging / "buffer.json", buffer_state)
+    write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg_json),
+                                             "state": controller.state.to_json()})
+    return publish(staging, step_dir(out, version), cfg.checkpoint.keep_last)

@@ -1,0 +1,68 @@
+"""Runtime metrics: throughput, idle fractions, sync time, staleness, rollout rewards."""
+
+from __future__ import annotations
+
+import time
+
+from alignrl.metrics import MetricsSink
+
+
+class Telemetry:
+    """Accumulates events between learner steps and logs one row per step."""
+
+    def __init__(self, sink: MetricsSink, n_generators: int, train_batch_size: int):
+        self.sink, self.n_gen, self.batch = sink, max(1, n_generators), train_batch_size
+        self.window_start = time.monotonic()
+        self.paused = 0.0
+        self.gen_tokens = 0
+        self.gen_busy = 0.0
+        self.learner_busy = 0.0
+        self.sync_seconds = 0.0
+        self.export_seconds = 0.0
+        self.rollout_rewards: list[float] = []
+        self.learner_metrics: dict = {}
+        self.last_loss = float("nan")
+        self.total_tokens = 0
+        self.total_learner_seconds = 0.0
+
+    def on_rollout(self, samples: list[dict]) -> None:
+        tokens = sum(len(s["response_token_ids"]) for s in samples)
+        self.gen_tokens += tokens
+        self.total_tokens += tokens
+        self.rollout_rewards.extend(s["reward"] for s in samples)
+
+    def on_generation(self, seconds: float) -> None:
+        self.gen_busy += seconds
+
+    def on_sync(self, seconds: float) -> None:
+        self.sync_seconds = max(self.sync_seconds, seconds)
+
+    def on_step(self, metrics: dict, seconds: float) -> None:
+        self.learner_metrics = metrics
+        self.learner_busy += seconds
+        self.total_learner_seconds += seconds
+        self.last_loss = metrics.get("loss", float("nan"))
+
+    def pause(self, seconds: float) -> None:
+        """Time spent outside the pipeline (evaluation, checkpoints) is not counted as idle."""
+        self.paused += seconds
+
+    def log_step(self, step: int, buffer_stats: dict) -> None:
+        wall = max(1e-6, time.monotonic() - self.window_start - self.paused)
+        row = dict(self.learner_metrics)
+        row.update(buffer_stats)
+        row.update({
+            "perf/gen_tokens_per_s": self.gen_tokens / wall,
+            "perf/train_samples_per_s": self.batch / wall,
+            "perf/step_seconds": wall,
+            "perf/generator_idle_fraction": max(0.0, 1.0 - self.gen_busy / (wall * self.n_gen)),
+            "perf/learner_idle_fraction": max(0.0, 1.0 - self.learner_busy / wall),
+            "perf/weight_sync_seconds": self.sync_seconds,
+            "perf/weight_export_seconds": self.export_seconds,
+        })
+        if self.rollout_rewards:
+            row["rollout/reward_mean"] = sum(self.rollout_rewards) / len(self.rollout_rewards)
+        self.sink.log(step, row)
+        self.window_start, self.paused = time.monotonic(), 0.0
+        self.gen_tokens, self.gen_busy, self.learner_busy, self.sync_seconds = 0, 0.0, 0.0, 0.0
+        self.rollout_rewards = []

@@ -1,0 +1,141 @@
+"""`alignrl train`: start (or join) Ray, place the actors, run the controller, evaluate, checkpoint, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import ray
+
+from alignrl.algorithms import get_algorithm
+from alignrl.config.schema import RunConfig
+from alignrl.data.encoding import encode_prompt, fit_prompt
+from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
+from alignrl.metrics import MetricsSink
+from alignrl.models.sft import splits_from_config
+from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
+from alignrl.runtime.controller import Controller, ControllerState, Handles
+from alignrl.runtime.progress import RunProgress
+from alignrl.runtime.report import write_report
+from alignrl.runtime.session import RaySession
+from alignrl.runtime.setup import initial_policy, place_actors, save_checkpoint
+from alignrl.runtime.telemetry import Telemetry
+
+
+@dataclass
+class TrainResult:
+    reward_before: float
+    reward_after: float
+    steps: int
+    seconds: float
+    out_dir: str
+    checkpoint: str
+
+
+def _encode_prompts(cfg: RunConfig, tokenizer, prompts) -> list[dict]:
+    return [
+        {"prompt_id": p.prompt_id, "prompt": p.text,
+         "prompt_token_ids": fit_prompt(encode_prompt(tokenizer, p.text), cfg.data.max_prompt_tokens,
+                                        cfg.data.overlong_prompts, f"prompt {p.prompt_id} ({p.text[:30]!r})")}
+        for p in prompts
+    ]
+
+
+class Evaluator:
+    """Held-out reward of the policy version a generator holds (greedy by default)."""
+
+    def __init__(self, cfg: RunConfig, handles: Handles, heldout: list[dict]):
+        self.cfg, self.h, self.heldout = cfg, handles, heldout
+        ev = cfg.eval
+        self.sampling = dict(max_new_tokens=ev.max_new_tokens, temperature=0.0 if ev.greedy else cfg.generation.temperature,
+                             top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
+
+    def __call__(self, controller: Controller | None, version: int) -> float:
+        if controller is not None:
+            controller.wait_for_generator(0, version)
+        timeout = self.cfg.runtime.rpc_timeout_s
+        samples = self.h.generators[0].generate.remote(self.heldout, 1, self.sampling, 0)
+        rewards = ray.get(self.h.reward.score.remote(samples), timeout=timeout)
+        return sum(rewards) / len(rewards)
+
+
+def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
+                 ray_address: str | None = None) -> TrainResult:
+    spec = get_algorithm(cfg.algorithm.name)
+    if spec.kind != "pairwise" or not spec.online:
+        raise NotImplementedError(f"the online runtime trains online pairwise algorithms for now; "
+                                  f"{cfg.algorithm.name!r} is {spec.kind}, {'online' if spec.online else 'offline'}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg_json = cfg.model_dump(mode="json", by_alias=True)
+    (out / "config.json").write_text(json.dumps(cfg_json, indent=2))
+    started = time.perf_counter()
+
+    ckpt = latest_checkpoint(resume) if resume else None
+    state = ControllerState(**read_controller_state(ckpt, cfg_json)["state"]) if ckpt else ControllerState()
+    policy_dir, tokenizer = initial_policy(cfg, out)
+    splits = splits_from_config(cfg)
+    train_prompts = _encode_prompts(cfg, tokenizer, splits.train)
+    heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
+
+    with RaySession(cfg, ray_address) as session:
+        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA)
+        handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
+        if ckpt is not None:
+            handles.learners.load(str(ckpt), "state")
+            ray.get(handles.buffer.load_state.remote(_read_buffer(ckpt)), timeout=cfg.runtime.rpc_timeout_s)
+            if (ckpt / "reference").is_dir():
+                ray.get(handles.reference.set_version.remote(state.ref_version))
+        sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
+        telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
+        evaluate = Evaluator(cfg, handles, heldout)
+        if ckpt is None:
+            before = evaluate(None, 0)
+            state.history.append([0, before])
+            sink.log(0, {"eval/reward_mean": before})
+        before = state.history[0][1]
+
+        def after_step(controller: Controller, buckets: list) -> None:
+            version = controller.state.version
+            paused = time.monotonic()
+            algo = cfg.algorithm
+            if getattr(algo, "reset_reference", False) and version % algo.steps_per_iteration == 0:
+                ray.get(handles.reference.load_weights.remote(version, buckets), timeout=cfg.runtime.sync_timeout_s)
+                controller.state.ref_version = version
+                ray.get(handles.buffer.evict_where.remote("ref_version", version), timeout=cfg.runtime.rpc_timeout_s)
+            if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:
+                reward = evaluate(controller, version)
+                controller.state.history.append([version, reward])
+                telemetry.sink.log(version, {"eval/reward_mean": reward})
+                progress.set_reward(reward)
+            if cfg.checkpoint.interval and version % cfg.checkpoint.interval == 0:
+                controller.drain()
+                save_checkpoint(cfg, cfg_json, out, controller, handles)
+            telemetry.pause(time.monotonic() - paused)
+
+        controller = Controller(cfg, handles, train_prompts, heldout, telemetry, state, on_step=after_step)
+        with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
+            if state.history:
+                progress.set_reward(state.history[-1][1])
+            controller.run(progress)
+        after = evaluate(controller, controller.state.version)
+        controller.state.history.append([controller.state.version, after])
+        sink.log(controller.state.version, {"eval/reward_mean": after, **_final_accounting(handles, cfg)})
+        final = save_checkpoint(cfg, cfg_json, out, controller, handles)
+        sink.close()
+    write_report(out, f"{cfg.algorithm.name}: held-out reward {before:.3f} -> {after:.3f}")
+    result = TrainResult(before, after, controller.state.version, time.perf_counter() - started, str(out), str(final))
+    (out / "summary.json").write_text(json.dumps(result.__dict__, indent=2))
+    return result
+
+
+def _final_accounting(handles: Handles, cfg: RunConfig) -> dict:
+    return ray.get(handles.buffer.stats.remote(), timeout=cfg.runtime.rpc_timeout_s)
+
+
+def _read_buffer(ckpt: Path) -> dict:
+    state = json.loads((ckpt / "buffer.json").read_text())
+    state["queue"] = (ckpt / "buffer.arrow").read_bytes()
+    return state

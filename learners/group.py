@@ -1,0 +1,87 @@
+"""LearnerGroup: places N LearnerWorkers in a placement group and drives them in lockstep."""
+
+from __future__ import annotations
+
+import socket
+
+import ray
+from ray.util.placement_group import placement_group, remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from learners.worker import LearnerWorker
+
+
+class LearnerError(RuntimeError):
+    """A learner rank failed or timed out; the run must stop and resume from a checkpoint."""
+
+
+@ray.remote(num_cpus=0)
+def _free_port() -> tuple[str, int]:
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return ray.util.get_node_ip_address(), s.getsockname()[1]
+
+
+class LearnerGroup:
+    def __init__(self, num_ranks: int, cpus: float, gpus: float, timeout_s: float, namespace_prefix: str = "learner"):
+        self.timeout_s = timeout_s
+        bundles = [{"CPU": cpus, **({"GPU": gpus} if gpus else {})} for _ in range(num_ranks)]
+        self.pg = placement_group(bundles, strategy="PACK")
+        try:
+            ray.get(self.pg.ready(), timeout=timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            remove_placement_group(self.pg)
+            raise LearnerError(f"the cluster cannot place {num_ranks} learner ranks with {bundles[0]} each "
+                               f"within {timeout_s:.0f}s; available: {ray.available_resources()}") from None
+        strategy = lambda i: PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i)  # noqa: E731
+        addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
+        self.workers = [
+            LearnerWorker.options(name=f"{namespace_prefix}-{i}", num_cpus=cpus, num_gpus=gpus,
+                                  scheduling_strategy=strategy(i)).remote(i, num_ranks, addr, port, max(1, int(cpus)))
+            for i in range(num_ranks)
+        ]
+
+    def _all(self, refs: list, what: str):
+        try:
+            return ray.get(refs, timeout=self.timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            raise LearnerError(f"learner {what} timed out after {self.timeout_s:.0f}s") from None
+        except ray.exceptions.RayActorError as err:
+            raise LearnerError(f"a learner rank died during {what}: {err}") from None
+        except ray.exceptions.RayTaskError as err:
+            raise LearnerError(f"learner {what} failed: {err.cause!r}") from err
+
+    def setup(self, cfg_json: dict, model_dir: str, total_steps: int) -> list[dict]:
+        return self._all([w.setup.remote(cfg_json, model_dir, total_steps, self.timeout_s) for w in self.workers],
+                         "setup")
+
+    def train_step_async(self, rows: list[dict]) -> list:
+        """Shard rows evenly across ranks and start one step on each; returns the refs."""
+        n = len(self.workers)
+        if len(rows) % n:
+            raise ValueError(f"{len(rows)} examples do not split evenly over {n} learner ranks")
+        share = len(rows) // n
+        return [w.train_step.remote(rows[i * share:(i + 1) * share]) for i, w in enumerate(self.workers)]
+
+    def finish_step(self, refs: list) -> dict:
+        """Wait for every rank and average their metrics (equal shares, so the mean is global)."""
+        results = self._all(refs, "train step")
+        keys = set().union(*results)
+        return {k: sum(r.get(k, 0.0) for r in results) / len(results) for k in keys}
+
+    def weight_buckets(self, bucket_mb: float, zero_stage: int) -> tuple[int, list]:
+        """(version, bucket refs) of the full policy; ZeRO-3 gathers on every rank, the others ask rank 0."""
+        workers = self.workers if zero_stage == 3 else self.workers[:1]
+        version, buckets = self._all([w.state_dict_buckets.remote(bucket_mb) for w in workers], "weight export")[0]
+        return version, buckets
+
+    def save(self, out_dir: str, tag: str) -> None:
+        self._all([w.save.remote(out_dir, tag) for w in self.workers], "checkpoint save")
+
+    def load(self, out_dir: str, tag: str) -> int:
+        return self._all([w.load.remote(out_dir, tag) for w in self.workers], "checkpoint load")[0]
+
+    def shutdown(self) -> None:
+        for w in self.workers:
+            ray.kill(w)
+        remove_placement_group(self.pg)
