@@ -12,13 +12,14 @@ from alignrl.runtime.weight_sync import unpack_bucket
 
 @ray.remote
 class GeneratorActor:
-    def __init__(self, index: int, backend: str, model_dir: str, dtype: str, seed: int, threads: int = 1):
+    def __init__(self, index: int, backend: str, model_dir: str, dtype: str, seed: int, threads: int = 1,
+                 version: int = 0):
         from actors.backends import make_backend
 
         torch.set_num_threads(max(1, threads))
         self.index, self.name = index, f"generator-{index}"
         self.backend = make_backend(backend, model_dir, dtype, seed)
-        self.version = 0
+        self.version = version  # the policy version of the weights in model_dir (non-zero on resume)
         self.busy_seconds = 0.0
         self.tokens = 0
 

@@ -15,9 +15,9 @@ from alignrl.runtime.weight_sync import unpack_bucket
 class ReferenceActor:
     def __init__(self, model_dir: str, dtype: str, batch_size: int = 64, threads: int = 1):
         torch.set_num_threads(max(1, threads))
-        self.model, tokenizer = load_model_dir(model_dir, DTYPES[dtype])
+        self.model, self.tokenizer = load_model_dir(model_dir, DTYPES[dtype])
         self.model.eval().requires_grad_(False)
-        self.pad_id = tokenizer.pad_token_id
+        self.pad_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
         self.version = 0
 
@@ -43,6 +43,7 @@ class ReferenceActor:
 
     def save(self, out_dir: str) -> str:
         self.model.save_pretrained(out_dir, safe_serialization=True)
+        self.tokenizer.save_pretrained(out_dir)
         return out_dir
 
     def load_weights(self, version: int, buckets: list) -> int:

@@ -22,8 +22,10 @@ class ReplayBufferActor:
         self.buffer.add(examples, dropped, evicted)
         return self.buffer.queue.num_rows
 
-    def take(self, n: int, learner_version: int) -> pa.Table | None:
-        return self.buffer.take(n, learner_version)
+    def take(self, n: int, learner_version: int) -> tuple[pa.Table | None, int]:
+        """(batch or None, examples still queued after stale ones were evicted)."""
+        batch = self.buffer.take(n, learner_version)
+        return batch, self.buffer.queue.num_rows
 
     def commit(self, token: str, learner_version: int) -> None:
         self.buffer.commit(token, learner_version)

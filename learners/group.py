@@ -75,6 +75,9 @@ class LearnerGroup:
         version, buckets = self._all([w.state_dict_buckets.remote(bucket_mb) for w in workers], "weight export")[0]
         return version, buckets
 
+    def digest(self) -> str:
+        return self._all([w.digest.remote() for w in self.workers], "weight digest")[0]
+
     def save(self, out_dir: str, tag: str) -> None:
         self._all([w.save.remote(out_dir, tag) for w in self.workers], "checkpoint save")
 

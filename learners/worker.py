@@ -54,7 +54,7 @@ class LearnerWorker:
                                    timeout=datetime.timedelta(seconds=timeout_s))
         torch.manual_seed(cfg.runtime.seed)
         model, tokenizer = load_model_dir(model_dir, DTYPES[cfg.model.dtype])
-        self.pad_id = tokenizer.pad_token_id
+        self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_token_id
         rt = cfg.runtime
         grad_accum = rt.train_batch_size // (rt.micro_batch_size * self.world_size)
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
@@ -111,12 +111,19 @@ class LearnerWorker:
         self.engine.save_checkpoint(str(out / "deepspeed"), tag=tag, client_state={"version": self.version})
         if self.rank == 0:
             self.engine.module.save_pretrained(out / "policy", state_dict=state, safe_serialization=True)
+            self.tokenizer.save_pretrained(out / "policy")  # a checkpoint's policy is a complete HF model dir
         return str(out)
 
     def load(self, out_dir: str, tag: str) -> int:
         _, client = self.engine.load_checkpoint(str(Path(out_dir) / "deepspeed"), tag=tag)
         self.version = int(client["version"])
         return self.version
+
+    def digest(self) -> str:
+        """Content hash of the full weights (every rank must call it under ZeRO-3)."""
+        from alignrl.runtime.weight_sync import full_state_dict, state_digest
+
+        return state_digest(full_state_dict(self.engine))
 
     def ping(self) -> int:
         return self.rank

@@ -32,3 +32,63 @@ def tiny_model_dir(tmp_path_factory, char_tokenizer):
 
     model = build_tiny_llama(char_tokenizer, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
     return save_model_dir(model, char_tokenizer, tmp_path_factory.mktemp("tiny") / "model")
+
+
+E2E_OVERRIDES = {
+    "data": {"tasks": ["digit_sort"], "task_options": {"digit_sort": {"min_len": 3, "max_len": 8}},
+             "n_train": 2000, "n_heldout": 64},
+    "sft": {"steps": 300, "batch_size": 64, "lr": 0.003, "target_error_rate": 0.3},
+    "eval": {"num_prompts": 64, "max_new_tokens": 10, "interval": 1000},
+    "generation": {"max_new_tokens": 10},
+    "logging": {"wandb_mode": "disabled", "progress": False},
+    "resources": {"num_generators": 1, "num_learners": 2, "learner_cpus": 1.0, "generator_cpus": 1.0,
+                  "server_cpus": 0.5},
+}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """One real local Ray cluster shared by every end-to-end test (starting one costs seconds)."""
+    import tempfile
+
+    import ray
+
+    from alignrl.runtime.session import ACTOR_ENV
+
+    temp_dir = tempfile.mkdtemp(prefix="alignrl-ray-")  # short: Ray's socket paths have a length limit
+    ray.init(address="local", num_cpus=6, include_dashboard=False, namespace="alignrl-tests", _temp_dir=temp_dir,
+             runtime_env={"env_vars": ACTOR_ENV}, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def warm_policy():
+    """The SFT-warmed tiny policy of the e2e runs, built once and cached across sessions by its config."""
+    import hashlib
+    import json
+
+    from alignrl.config import load_config_dict
+    from alignrl.models.sft import run_sft
+
+    cfg = load_config_dict({k: v for k, v in E2E_OVERRIDES.items() if k in ("data", "sft", "eval", "logging")})
+    key = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+    root = Path(os.environ.get("ALIGNRL_TEST_CACHE", Path.home() / ".cache" / "alignrl-tests")) / f"policy-{key}"
+    if not (root / "policy" / "model.safetensors").is_file():
+        run_sft(cfg, root)
+    return root / "policy"
+
+
+def e2e_config(policy_dir, **sections):
+    """A tiny run config starting from the cached warm policy; `sections` override whole keys."""
+    from alignrl.config import load_config_dict
+
+    data = {k: dict(v) for k, v in E2E_OVERRIDES.items()}
+    data["model"] = {"path": str(policy_dir)}
+    data["algorithm"] = {"name": "iterative_dpo", "beta": 0.1, "samples_per_prompt": 4, "steps_per_iteration": 10}
+    data["optim"] = {"lr": 1e-4, "warmup_ratio": 0.0}
+    data["runtime"] = {"async": True, "max_staleness": 1, "total_steps": 6, "prompts_per_step": 16,
+                       "train_batch_size": 16, "micro_batch_size": 8, "rpc_timeout_s": 120, "sync_timeout_s": 60}
+    for key, value in sections.items():
+        data.setdefault(key, {}).update(value)
+    return load_config_dict(data)

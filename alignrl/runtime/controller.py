@@ -73,7 +73,7 @@ class Controller:
         self.learner_refs: list | None = None
         self.learner_deadline = 0.0
         self.rollouts_in_flight = 0
-        self.buffer_size = 0
+        self.buffer_size = ray.get(handles.buffer.size.remote(), timeout=cfg.runtime.rpc_timeout_s)
         self.samples_per_prompt = getattr(cfg.algorithm, "samples_per_prompt", rt.samples_per_prompt)
         self.sampling = dict(max_new_tokens=cfg.generation.max_new_tokens, temperature=cfg.generation.temperature,
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
@@ -105,9 +105,11 @@ class Controller:
         trained_at = self.state.version + (1 if self.learner_refs is not None else 0)
         if trained_at - self.gen_version[g] > rt.max_staleness:
             return False
-        # Back-pressure: never hold much more data than two learner batches.
+        # Back-pressure: sync mode generates exactly what the next step needs (deterministic, no waste);
+        # async mode keeps up to two batches ahead so the learner never waits on a fresh round.
         expected = self.buffer_size + self.rollouts_in_flight * rt.prompts_per_step
-        return expected < 2 * rt.train_batch_size
+        ahead = 1 if rt.max_staleness == 0 else 2
+        return expected < ahead * rt.train_batch_size
 
     def _launch_rollout(self, g: int) -> None:
         rt = self.cfg.runtime
@@ -164,14 +166,13 @@ class Controller:
                 if self._admitted(g):
                     self._launch_rollout(g)
             if self.learner_refs is None:
-                batch = ray.get(self.h.buffer.take.remote(rt.train_batch_size, self.state.version),
-                                timeout=rt.rpc_timeout_s)
+                batch, self.buffer_size = ray.get(self.h.buffer.take.remote(rt.train_batch_size, self.state.version),
+                                                  timeout=rt.rpc_timeout_s)
                 if batch is not None:
                     batch_token = batch["batch_token"][0].as_py()
                     self.learner_refs = self.h.learners.train_step_async(batch.drop_columns(["batch_token"]).to_pylist())
                     step_started = time.monotonic()
                     self.learner_deadline = step_started + rt.rpc_timeout_s
-                    self.buffer_size -= rt.train_batch_size
             if not self.pending and self.learner_refs is None:
                 raise RuntimeError("the pipeline is idle with nothing to train: no generator is admitted "
                                    "and the buffer holds too few examples (check batch sizes and staleness)")

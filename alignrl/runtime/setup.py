@@ -51,7 +51,7 @@ def initial_policy(cfg: RunConfig, out: Path):
 
 
 def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Path | None,
-                 schema: pa.Schema) -> Handles:
+                 schema: pa.Schema, version: int = 0) -> Handles:
     """Named actors `<role>-<i>` in the run's namespace, with the resources the config asks for."""
     r, rt, ns = cfg.resources, cfg.runtime, cfg.runtime.namespace
     start_dir = str(ckpt / "policy") if ckpt else str(policy_dir)
@@ -67,7 +67,7 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
     generators = [
         session.track(GeneratorActor.options(
             name=f"generator-{i}", namespace=ns, num_cpus=r.generator_cpus, num_gpus=r.generator_gpus).remote(
-            i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus)))
+            i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus), version))
         for i in range(r.num_generators)
     ]
     learners = LearnerGroup(r.num_learners, r.learner_cpus, r.learner_gpus, rt.rpc_timeout_s)

@@ -81,7 +81,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
 
     with RaySession(cfg, ray_address) as session:
-        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA)
+        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA, state.version)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
         if ckpt is not None:
             handles.learners.load(str(ckpt), "state")
