@@ -74,3 +74,12 @@ def test_resume_reproduces_the_next_step_loss(ray_cluster, warm_policy, tmp_path
     assert loss(tmp_path / "split")[:2] == pytest.approx(loss(tmp_path / "straight")[:2], abs=1e-6)
     assert loss(tmp_path / "split")[2] == pytest.approx(loss(tmp_path / "straight")[2], abs=1e-5)
     assert resumed.steps == straight.steps == 3
+
+
+def test_online_dpo_raises_heldout_reward(ray_cluster, warm_policy, tmp_path):
+    """The quickstart, shortened: held-out reward must rise well beyond seed noise (see the slow suite)."""
+    cfg = e2e_config(warm_policy, runtime={"total_steps": 60}, eval={"interval": 30})
+    result = run_training(cfg, tmp_path)
+    evals = _rows_with(read_metrics(tmp_path / "metrics.jsonl"), "eval/reward_mean")
+    assert [r["step"] for r in evals] == [0, 30, 60]
+    assert result.reward_after > result.reward_before + 0.02, (result.reward_before, result.reward_after)
