@@ -50,7 +50,9 @@ class LearnerWorker:
         cfg = load_config_dict(cfg_json)
         self.cfg = cfg
         self.spec = get_algorithm(cfg.algorithm.name)
-        deepspeed.init_distributed(dist_backend="gloo", auto_mpi_discovery=False,
+        # NCCL between GPU ranks, gloo on CPU: the same code path either way.
+        backend = "nccl" if torch.cuda.is_available() and cfg.resources.learner_gpus > 0 else "gloo"
+        deepspeed.init_distributed(dist_backend=backend, auto_mpi_discovery=False,
                                    timeout=datetime.timedelta(seconds=timeout_s))
         torch.manual_seed(cfg.runtime.seed)
         model, tokenizer = load_model_dir(model_dir, DTYPES[cfg.model.dtype])
