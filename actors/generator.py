@@ -56,6 +56,26 @@ class GeneratorActor:
         self.version = version
         return time.perf_counter() - started
 
+    def init_broadcast(self, addr: str, port: int, rank: int, world_size: int, timeout_s: float) -> bool:
+        from alignrl.runtime.broadcast_sync import make_group
+
+        self.broadcast_group = make_group(addr, port, rank, world_size, timeout_s, torch.cuda.is_available())
+        self.broadcast_timeout = timeout_s
+        return True
+
+    def receive_broadcast(self, version: int, layout: list) -> float:
+        """Join the learner's broadcast of `version` and load the weights it carries."""
+        from alignrl.runtime.broadcast_sync import receive_buckets
+
+        started = time.perf_counter()
+        device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        state = {}
+        for bucket in receive_buckets(self.broadcast_group, layout, device, self.broadcast_timeout):
+            state.update(unpack_bucket(bucket))
+        self.backend.load_state_dict(state)
+        self.version = version
+        return time.perf_counter() - started
+
     def stats(self) -> dict:
         return {"version": self.version, "busy_seconds": self.busy_seconds, "tokens": self.tokens}
 

@@ -33,7 +33,8 @@ class LearnerGroup:
             remove_placement_group(self.pg)
             raise LearnerError(f"the cluster cannot place {num_ranks} learner ranks with {bundles[0]} each "
                                f"within {timeout_s:.0f}s; available: {ray.available_resources()}") from None
-        strategy = lambda i: PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i)  # noqa: E731
+        self.strategy = lambda i: PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i)  # noqa: E731
+        strategy = self.strategy
         addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
         self.workers = [
             LearnerWorker.options(name=f"{namespace_prefix}-{i}", num_cpus=cpus, num_gpus=gpus,
@@ -74,6 +75,20 @@ class LearnerGroup:
         workers = self.workers if zero_stage == 3 else self.workers[:1]
         version, buckets = self._all([w.state_dict_buckets.remote(bucket_mb) for w in workers], "weight export")[0]
         return version, buckets
+
+    def init_broadcast(self, generators: list) -> None:
+        """Form the weight-broadcast group: learner rank 0 is rank 0, generator i is rank i + 1."""
+        addr, port = ray.get(_free_port.options(scheduling_strategy=self.strategy(0)).remote(), timeout=self.timeout_s)
+        world = 1 + len(generators)
+        refs = [self.workers[0].init_broadcast.remote(addr, port, world, self.timeout_s)]
+        refs += [g.init_broadcast.remote(addr, port, i + 1, world, self.timeout_s) for i, g in enumerate(generators)]
+        self._all(refs, "weight-broadcast group setup")
+
+    def broadcast_layout(self, bucket_mb: float) -> tuple[int, list]:
+        return self._all([self.workers[0].broadcast_layout.remote(bucket_mb)], "weight packing")[0]
+
+    def broadcast_send_async(self):
+        return self.workers[0].broadcast_weights.remote()
 
     def digest(self) -> str:
         return self._all([w.digest.remote() for w in self.workers], "weight digest")[0]

@@ -121,6 +121,34 @@ class LearnerWorker:
         self.version = int(client["version"])
         return self.version
 
+    def init_broadcast(self, addr: str, port: int, world_size: int, timeout_s: float) -> bool:
+        """Rank 0 joins the weight-broadcast group with the generators as the root."""
+        from alignrl.runtime.broadcast_sync import make_group
+
+        self.broadcast_group = make_group(addr, port, 0, world_size, timeout_s, torch.cuda.is_available())
+        self.broadcast_timeout = timeout_s
+        return True
+
+    def broadcast_layout(self, bucket_mb: float) -> tuple[int, list]:
+        """Pack the current weights and return (version, layout); `broadcast_weights` sends them."""
+        from alignrl.runtime.broadcast_sync import bucket_layout
+        from alignrl.runtime.weight_sync import full_state_dict, pack_buckets
+
+        self.outgoing = pack_buckets(full_state_dict(self.engine), bucket_mb)
+        return self.version, bucket_layout(self.outgoing)
+
+    def broadcast_weights(self) -> float:
+        from alignrl.runtime.broadcast_sync import send_buckets
+
+        started = time.perf_counter()
+        device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+        send_buckets(self.broadcast_group, self.outgoing, device, self.broadcast_timeout)
+        self.outgoing = []
+        return time.perf_counter() - started
+
+    def node_address(self) -> str:
+        return ray.util.get_node_ip_address()
+
     def digest(self) -> str:
         """Content hash of the full weights (every rank must call it under ZeRO-3)."""
         from alignrl.runtime.weight_sync import full_state_dict, state_digest

@@ -102,6 +102,9 @@ class RuntimeConfig(StrictModel):
     namespace: str = Field("alignrl", description="Ray namespace; actors are named <role>-<i> inside it")
     rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
     sync_timeout_s: float = Field(60.0, gt=0, description="timeout of one weight sync to all generators")
+    weight_sync: Literal["object_store", "broadcast"] = Field(
+        "object_store", description="object_store: bucketed Ray objects (anywhere); broadcast: NCCL (GPU) or gloo (CPU) collective")
+    sync_bucket_mb: float = Field(64.0, gt=0, description="size of one weight-sync bucket")
     seed: int = Field(0, description="seed of sampling, shuffling and initialisation")
 
     @model_validator(mode="after")

@@ -49,7 +49,7 @@ class ControllerState:
 
 @dataclass
 class _Pending:
-    kind: str  # gen, rollout, sync
+    kind: str  # gen, rollout, send (broadcast root), sync (one generator)
     deadline: float
     what: str
     index: int = 0
@@ -72,6 +72,7 @@ class Controller:
         self.pending: dict = {}
         self.learner_refs: list | None = None
         self.learner_deadline = 0.0
+        self._buckets: list | None = None
         self.rollouts_in_flight = 0
         self.buffer_size = ray.get(handles.buffer.size.remote(), timeout=cfg.runtime.rpc_timeout_s)
         self.samples_per_prompt = getattr(cfg.algorithm, "samples_per_prompt", rt.samples_per_prompt)
@@ -127,13 +128,33 @@ class Controller:
         self.gen_busy[g] = True
         self.rollouts_in_flight += 1
 
-    def _launch_sync(self, version: int, buckets: list) -> None:
-        now = time.monotonic()
-        for g, gen in enumerate(self.h.generators):
-            ref = gen.load_weights.remote(version, buckets)
-            self.pending[ref] = _Pending("sync", now + self.cfg.runtime.sync_timeout_s,
-                                         f"weight sync v{version} to generator-{g}", g, version, now)
+    def _launch_sync(self) -> None:
+        """Push the new weights to every generator, through the object store or a collective broadcast."""
+        rt = self.cfg.runtime
+        started = time.monotonic()
+        deadline = started + rt.sync_timeout_s
+        if rt.weight_sync == "broadcast":
+            version, layout = self.h.learners.broadcast_layout(rt.sync_bucket_mb)
+            send = self.h.learners.broadcast_send_async()
+            self.pending[send] = _Pending("send", deadline, f"weight broadcast v{version} from learner rank 0",
+                                          0, version, started)
+            calls = [gen.receive_broadcast.remote(version, layout) for gen in self.h.generators]
+        else:
+            version, buckets = self.h.learners.weight_buckets(rt.sync_bucket_mb, rt.zero_stage)
+            self._buckets = buckets
+            calls = [gen.load_weights.remote(version, buckets) for gen in self.h.generators]
+        self.telemetry.export_seconds = time.monotonic() - started
+        for g, ref in enumerate(calls):
+            self.pending[ref] = _Pending("sync", deadline, f"weight sync v{version} to generator-{g}", g, version,
+                                         started)
             self.syncing[g] = True
+
+    def weight_buckets(self) -> list:
+        """Object-store buckets of the current weights (for the reference reset), made once per version."""
+        if self._buckets is None:
+            _, self._buckets = self.h.learners.weight_buckets(self.cfg.runtime.sync_bucket_mb,
+                                                              self.cfg.runtime.zero_stage)
+        return self._buckets
 
     # -- completions -----------------------------------------------------------------------------
     def _on_rollout(self, ref) -> None:
@@ -184,12 +205,10 @@ class Controller:
                     ray.get(self.h.buffer.commit.remote(batch_token, self.state.version), timeout=rt.rpc_timeout_s)
                     self.state.version += 1
                     self.telemetry.on_step(metrics, time.monotonic() - step_started)
-                    sync_started = time.monotonic()
-                    version, buckets = self.h.learners.weight_buckets(64.0, rt.zero_stage)
-                    self.telemetry.export_seconds = time.monotonic() - sync_started
-                    self._launch_sync(version, buckets)
+                    self._buckets = None
+                    self._launch_sync()
                     if self.on_step is not None:
-                        self.on_step(self, buckets)
+                        self.on_step(self)
                     self.telemetry.log_step(self.state.version, ray.get(self.h.buffer.stats.remote(),
                                                                         timeout=rt.rpc_timeout_s))
                     progress.advance(self.telemetry.last_loss)
@@ -204,6 +223,8 @@ class Controller:
             self.telemetry.on_generation(time.monotonic() - item.started)
         elif item.kind == "rollout":
             self._on_rollout(ref)
+        elif item.kind == "send":
+            ray.get(ref)
         elif item.kind == "sync":
             ray.get(ref)
             self.syncing[item.index] = False

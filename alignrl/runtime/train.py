@@ -83,6 +83,8 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     with RaySession(cfg, ray_address) as session:
         handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA, state.version)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
+        if cfg.runtime.weight_sync == "broadcast":
+            handles.learners.init_broadcast(handles.generators)
         if ckpt is not None:
             handles.learners.load(str(ckpt), "state")
             ray.get(handles.buffer.load_state.remote(_read_buffer(ckpt)), timeout=cfg.runtime.rpc_timeout_s)
@@ -97,12 +99,13 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             sink.log(0, {"eval/reward_mean": before})
         before = state.history[0][1]
 
-        def after_step(controller: Controller, buckets: list) -> None:
+        def after_step(controller: Controller) -> None:
             version = controller.state.version
             paused = time.monotonic()
             algo = cfg.algorithm
             if getattr(algo, "reset_reference", False) and version % algo.steps_per_iteration == 0:
-                ray.get(handles.reference.load_weights.remote(version, buckets), timeout=cfg.runtime.sync_timeout_s)
+                ray.get(handles.reference.load_weights.remote(version, controller.weight_buckets()),
+                        timeout=cfg.runtime.sync_timeout_s)
                 controller.state.ref_version = version
                 ray.get(handles.buffer.evict_where.remote("ref_version", version), timeout=cfg.runtime.rpc_timeout_s)
             if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:

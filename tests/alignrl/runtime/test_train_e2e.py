@@ -22,13 +22,17 @@ def _rows_with(metrics, key):
     return [r for r in metrics if r.get(key) is not None]
 
 
-def test_object_store_sync_is_bit_identical_on_every_generator(ray_cluster, warm_policy, tmp_path):
-    cfg = e2e_config(warm_policy, resources={"num_generators": 2}, runtime={"total_steps": 2})
+@pytest.mark.parametrize("weight_sync", ["object_store", "broadcast"])
+def test_weight_sync_is_bit_identical_on_every_generator(ray_cluster, warm_policy, tmp_path, weight_sync):
+    cfg = e2e_config(warm_policy, resources={"num_generators": 2},
+                     runtime={"total_steps": 2, "weight_sync": weight_sync})
     policy_dir, tokenizer = initial_policy(cfg, tmp_path)
     prompts = _encode_prompts(cfg, tokenizer, splits_from_config(cfg).train)
     with RaySession(cfg) as session:
         handles = place_actors(cfg, session, policy_dir, None, PAIR_EXAMPLE_SCHEMA)
         handles.learners.setup(cfg.model_dump(mode="json", by_alias=True), str(policy_dir), 2)
+        if weight_sync == "broadcast":  # gloo here; the same code runs NCCL between GPUs
+            handles.learners.init_broadcast(handles.generators)
         before = handles.learners.digest()
         with MetricsSink(tmp_path) as sink:
             controller = Controller(cfg, handles, prompts, [], Telemetry(sink, 2, 16), ControllerState())
