@@ -90,5 +90,7 @@ def e2e_config(policy_dir, **sections):
     data["runtime"] = {"async": True, "max_staleness": 1, "total_steps": 6, "prompts_per_step": 16,
                        "train_batch_size": 16, "micro_batch_size": 8, "rpc_timeout_s": 120, "sync_timeout_s": 60}
     for key, value in sections.items():
+        if key == "algorithm" and value.get("name", data[key]["name"]) != data[key]["name"]:
+            data[key] = {}  # another algorithm: its own parameter block, not the DPO one
         data.setdefault(key, {}).update(value)
     return load_config_dict(data)

@@ -23,6 +23,10 @@ class RuntimeTimeout(RuntimeError):
     """An actor call outlived its timeout; the message names the actor and the call."""
 
 
+class WeightSyncError(RuntimeError):
+    """A weight sync failed; the message names the generator (or the broadcasting learner)."""
+
+
 @dataclass
 class Handles:
     generators: list
@@ -223,10 +227,13 @@ class Controller:
             self.telemetry.on_generation(time.monotonic() - item.started)
         elif item.kind == "rollout":
             self._on_rollout(ref)
-        elif item.kind == "send":
-            ray.get(ref)
-        elif item.kind == "sync":
-            ray.get(ref)
+        elif item.kind in ("send", "sync"):
+            try:
+                ray.get(ref)
+            except (ray.exceptions.RayTaskError, ray.exceptions.RayActorError) as err:
+                raise WeightSyncError(f"{item.what} failed: {err}") from err
+            if item.kind == "send":
+                return
             self.syncing[item.index] = False
             self.gen_version[item.index] = max(self.gen_version[item.index], item.version)
             self.telemetry.on_sync(time.monotonic() - item.started)

@@ -60,3 +60,17 @@ def test_http_reward_on_loopback():
         server.shutdown()
     with pytest.raises(RewardError, match="unreachable or timed out"):
         HTTPReward(url, 1).score(["a"], ["b"], ["s0"])
+
+
+def test_classifier_reward_scores_with_a_sequence_classifier(tmp_path, char_tokenizer):
+    from transformers import LlamaConfig, LlamaForSequenceClassification
+
+    from alignrl.rewards import ClassifierReward
+
+    config = LlamaConfig(vocab_size=len(char_tokenizer), hidden_size=64, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, num_labels=1,
+                         pad_token_id=char_tokenizer.pad_token_id)
+    LlamaForSequenceClassification(config).save_pretrained(tmp_path, safe_serialization=True)
+    char_tokenizer.save_pretrained(tmp_path)
+    scores = ClassifierReward(str(tmp_path)).score(["sort:21", "add:1+2"], ["12", "3"], ["s0", "s1"])
+    assert len(scores) == 2 and all(isinstance(s, float) for s in scores) and scores[0] != scores[1]
