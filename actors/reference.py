@@ -13,13 +13,13 @@ from alignrl.runtime.weight_sync import unpack_bucket
 
 @ray.remote
 class ReferenceActor:
-    def __init__(self, model_dir: str, dtype: str, batch_size: int = 64, threads: int = 1):
+    def __init__(self, model_dir: str, dtype: str, batch_size: int = 64, threads: int = 1, version: int = 0):
         torch.set_num_threads(max(1, threads))
         self.model, self.tokenizer = load_model_dir(model_dir, DTYPES[dtype])
         self.model.eval().requires_grad_(False)
         self.pad_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
-        self.version = 0
+        self.version = version  # the policy version model_dir holds (non-zero when resumed after a reset)
 
     @torch.no_grad()
     def logprobs(self, prompts: list[list[int]], responses: list[list[int]]) -> tuple[list[float], list[list[float]]]:
@@ -38,8 +38,8 @@ class ReferenceActor:
             sample.update(reward=reward, ref_logp_seq=seq, ref_logprobs=tok, ref_version=self.version)
         return samples
 
-    def set_version(self, version: int) -> None:
-        self.version = version
+    def get_version(self) -> int:
+        return self.version
 
     def save(self, out_dir: str) -> str:
         self.model.save_pretrained(out_dir, safe_serialization=True)

@@ -1,6 +1,10 @@
-"""ReplayBufferActor: the Arrow replay buffer behind a Ray actor."""
+"""ReplayBufferActor: the Arrow replay buffer behind a Ray actor, snapshotted so a restart loses nothing."""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import pyarrow as pa
 import ray
@@ -10,31 +14,58 @@ from alignrl.buffer import ReplayBuffer
 
 @ray.remote
 class ReplayBufferActor:
-    def __init__(self, schema: pa.Schema, max_staleness: int, capacity: int = 100_000):
+    def __init__(self, schema: pa.Schema, max_staleness: int, snapshot_dir: str | None = None,
+                 capacity: int = 100_000):
         self.buffer = ReplayBuffer(schema, max_staleness, capacity)
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
+        self.restored = False
+        if self.snapshot_dir and (self.snapshot_dir / "buffer.json").is_file():
+            self.buffer.load_state(self._read_snapshot())  # a restart after a crash: pick up where it was
+            self.restored = True
 
-    def admit(self, sample_ids: list[str]) -> None:
-        self.buffer.admit(sample_ids)
+    # Every mutation is written before the call returns, so an acknowledged change survives a crash.
+    def _persist(self) -> None:
+        if self.snapshot_dir is None:
+            return
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        state = self.buffer.state()
+        for name, payload in (("buffer.arrow", state.pop("queue")), ("buffer.json", json.dumps(state).encode())):
+            tmp = self.snapshot_dir / f".{name}.tmp"
+            tmp.write_bytes(payload)
+            os.replace(tmp, self.snapshot_dir / name)
+
+    def _read_snapshot(self) -> dict:
+        state = json.loads((self.snapshot_dir / "buffer.json").read_text())
+        state["queue"] = (self.snapshot_dir / "buffer.arrow").read_bytes()
+        return state
 
     def ingest(self, sample_ids: list[str], examples: pa.Table, dropped: list[str], evicted: list[str]) -> int:
-        """Admit a scored round's samples and queue the examples built from them; returns the queue size."""
+        """Admit a scored round's samples and queue its examples; a retried ingest is a no-op."""
+        if sample_ids and sample_ids[0] in self.buffer.sample_state:
+            return self.buffer.queue.num_rows
         self.buffer.admit(sample_ids)
         self.buffer.add(examples, dropped, evicted)
+        self._persist()
         return self.buffer.queue.num_rows
 
     def take(self, n: int, learner_version: int) -> tuple[pa.Table | None, int]:
         """(batch or None, examples still queued after stale ones were evicted)."""
         batch = self.buffer.take(n, learner_version)
+        self._persist()
         return batch, self.buffer.queue.num_rows
 
-    def commit(self, token: str, learner_version: int) -> None:
-        self.buffer.commit(token, learner_version)
+    def commit(self, token: str, learner_version: int, example_ids: list[str]) -> None:
+        self.buffer.commit(token, learner_version, example_ids)
+        self._persist()
 
     def release(self, token: str) -> None:
         self.buffer.release(token)
+        self._persist()
 
     def evict_where(self, column: str, below: int) -> int:
-        return self.buffer.evict_where(column, below)
+        evicted = self.buffer.evict_where(column, below)
+        self._persist()
+        return evicted
 
     def size(self) -> int:
         return self.buffer.queue.num_rows
@@ -47,3 +78,4 @@ class ReplayBufferActor:
 
     def load_state(self, state: dict) -> None:
         self.buffer.load_state(state)
+        self._persist()

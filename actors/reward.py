@@ -17,5 +17,8 @@ class RewardActor:
         return self.backend.score([s["prompt"] for s in samples], [s["response"] for s in samples],
                                   [s["sample_id"] for s in samples])
 
+    def ping(self) -> bool:
+        return True
+
     def score_texts(self, prompts: list[str], responses: list[str]) -> list[float]:
         return self.backend.score(prompts, responses, [f"text-{i}" for i in range(len(prompts))])

@@ -89,9 +89,19 @@ class ReplayBuffer:
         self._mark_rows(batch, IN_FLIGHT)
         return batch.append_column("batch_token", pa.array([token] * n))
 
-    def commit(self, token: str, learner_version: int) -> None:
-        """The learner trained on this batch at `learner_version`."""
-        batch = self.in_flight.pop(token)
+    def commit(self, token: str, learner_version: int, example_ids: list[str] = ()) -> None:
+        """The learner trained on this batch at `learner_version`.
+
+        After a buffer restart the batch is no longer in flight (restores re-queue it): it is then
+        found by its example ids and taken out of the queue, so it is never trained twice.
+        """
+        batch = self.in_flight.pop(token, None)
+        if batch is None:
+            in_queue = pc.is_in(self.queue["example_id"], pa.array(list(example_ids), pa.string()))
+            batch = self.queue.filter(in_queue)
+            self.queue = self.queue.filter(pc.invert(in_queue))
+            if batch.num_rows == 0:
+                return  # a retried commit that was already applied
         for version in batch["policy_version"].to_pylist():
             self.trained_staleness[learner_version - version] += 1
         self._mark_rows(batch, TRAINED)

@@ -116,6 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _runtime_errors() -> tuple[type[BaseException], ...]:
+    """Failures of a started run, printed as one line (the traceback adds nothing for users)."""
+    from alignrl.rewards import RewardError
+    from alignrl.runtime.checkpoint import CheckpointError
+    from alignrl.runtime.controller import RuntimeTimeout, WeightSyncError
+    from learners.group import LearnerError
+
+    return RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """Unwrap Ray's task errors down to the exception the actor raised."""
+    cause = getattr(err, "cause", None)
+    return _root_cause(cause) if isinstance(cause, BaseException) else err
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -123,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - classify, then re-raise what we do not recognise
+        root = _root_cause(err)
+        if isinstance(root, _runtime_errors()) or isinstance(root, (ConfigError, DataError)):
+            print(f"error: {root}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

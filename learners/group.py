@@ -23,8 +23,11 @@ def _free_port() -> tuple[str, int]:
 
 
 class LearnerGroup:
-    def __init__(self, num_ranks: int, cpus: float, gpus: float, timeout_s: float, namespace_prefix: str = "learner"):
-        self.timeout_s = timeout_s
+    def __init__(self, num_ranks: int, cpus: float, gpus: float, timeout_s: float, namespace: str | None = None,
+                 setup_timeout_s: float | None = None):
+        self.timeout_s = timeout_s  # train steps and weight export
+        self.setup_timeout_s = setup_timeout_s or timeout_s  # placement, setup, checkpoints
+        timeout_s = self.setup_timeout_s
         bundles = [{"CPU": cpus, **({"GPU": gpus} if gpus else {})} for _ in range(num_ranks)]
         self.pg = placement_group(bundles, strategy="PACK")
         try:
@@ -37,24 +40,37 @@ class LearnerGroup:
         strategy = self.strategy
         addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
         self.workers = [
-            LearnerWorker.options(name=f"{namespace_prefix}-{i}", num_cpus=cpus, num_gpus=gpus,
+            LearnerWorker.options(name=f"learner-{i}", namespace=namespace, num_cpus=cpus, num_gpus=gpus,
                                   scheduling_strategy=strategy(i)).remote(i, num_ranks, addr, port, max(1, int(cpus)))
             for i in range(num_ranks)
         ]
 
-    def _all(self, refs: list, what: str):
+    def _all(self, refs: list, what: str, timeout_s: float | None = None):
+        timeout_s = timeout_s or self.timeout_s
         try:
-            return ray.get(refs, timeout=self.timeout_s)
+            return ray.get(refs, timeout=timeout_s)
         except ray.exceptions.GetTimeoutError:
-            raise LearnerError(f"learner {what} timed out after {self.timeout_s:.0f}s") from None
-        except ray.exceptions.RayActorError as err:
-            raise LearnerError(f"a learner rank died during {what}: {err}") from None
-        except ray.exceptions.RayTaskError as err:
-            raise LearnerError(f"learner {what} failed: {err.cause!r}") from err
+            raise LearnerError(f"learner {what} timed out after {timeout_s:.0f}s") from None
+        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
+            # A dead rank makes its peers fail too (the collective breaks): name the dead one.
+            dead = self._dead_ranks()
+            if dead:
+                raise LearnerError(f"learner rank {', '.join(map(str, dead))} died during {what}; "
+                                   f"resume from the last checkpoint with --resume") from None
+            raise LearnerError(f"learner {what} failed: {getattr(err, 'cause', err)!r}") from err
+
+    def _dead_ranks(self) -> list[int]:
+        dead = []
+        for rank, worker in enumerate(self.workers):
+            try:
+                ray.get(worker.ping.remote(), timeout=10)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                dead.append(rank)
+        return dead
 
     def setup(self, cfg_json: dict, model_dir: str, total_steps: int) -> list[dict]:
-        return self._all([w.setup.remote(cfg_json, model_dir, total_steps, self.timeout_s) for w in self.workers],
-                         "setup")
+        return self._all([w.setup.remote(cfg_json, model_dir, total_steps, self.setup_timeout_s)
+                          for w in self.workers], "setup", self.setup_timeout_s)
 
     def train_step_async(self, rows: list[dict]) -> list:
         """Shard rows evenly across ranks and start one step on each; returns the refs."""
@@ -82,7 +98,7 @@ class LearnerGroup:
         world = 1 + len(generators)
         refs = [self.workers[0].init_broadcast.remote(addr, port, world, self.timeout_s)]
         refs += [g.init_broadcast.remote(addr, port, i + 1, world, self.timeout_s) for i, g in enumerate(generators)]
-        self._all(refs, "weight-broadcast group setup")
+        self._all(refs, "weight-broadcast group setup", self.setup_timeout_s)
 
     def broadcast_layout(self, bucket_mb: float) -> tuple[int, list]:
         return self._all([self.workers[0].broadcast_layout.remote(bucket_mb)], "weight packing")[0]
@@ -94,10 +110,11 @@ class LearnerGroup:
         return self._all([w.digest.remote() for w in self.workers], "weight digest")[0]
 
     def save(self, out_dir: str, tag: str) -> None:
-        self._all([w.save.remote(out_dir, tag) for w in self.workers], "checkpoint save")
+        self._all([w.save.remote(out_dir, tag) for w in self.workers], "checkpoint save", self.setup_timeout_s)
 
     def load(self, out_dir: str, tag: str) -> int:
-        return self._all([w.load.remote(out_dir, tag) for w in self.workers], "checkpoint load")[0]
+        return self._all([w.load.remote(out_dir, tag) for w in self.workers], "checkpoint load",
+                         self.setup_timeout_s)[0]
 
     def shutdown(self) -> None:
         for w in self.workers:

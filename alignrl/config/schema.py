@@ -101,11 +101,14 @@ class RuntimeConfig(StrictModel):
     zero_stage: int = Field(0, ge=0, le=3, description="DeepSpeed ZeRO stage")
     namespace: str = Field("alignrl", description="Ray namespace; actors are named <role>-<i> inside it")
     rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
+    setup_timeout_s: float = Field(600.0, gt=0, description="timeout of placement, learner setup and checkpoint I/O")
     sync_timeout_s: float = Field(60.0, gt=0, description="timeout of one weight sync to all generators")
     weight_sync: Literal["object_store", "broadcast"] = Field(
         "object_store", description="object_store: bucketed Ray objects (anywhere); broadcast: NCCL (GPU) or gloo (CPU) collective")
     sync_bucket_mb: float = Field(64.0, gt=0, description="size of one weight-sync bucket")
     seed: int = Field(0, description="seed of sampling, shuffling and initialisation")
+    max_actor_restarts: int = Field(
+        3, ge=0, description="restarts of a crashed generator, reward, reference or buffer actor; its work is re-issued")
 
     @model_validator(mode="after")
     def _batches(self):

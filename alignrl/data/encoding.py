@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import torch
 
+from alignrl.data.readers import DataError
 
-class OverlongPromptError(ValueError):
+
+class OverlongPromptError(DataError):
     """A templated prompt is longer than `data.max_prompt_tokens` and the config says reject."""
 
 

@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 # Sections whose change makes a checkpoint meaningless to continue.
@@ -54,6 +56,26 @@ def publish(staging: Path, final: Path, keep_last: int) -> Path:
     for old in kept[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+@contextmanager
+def atomic_checkpoint(root: Path, step: int, keep_last: int) -> Iterator[Path]:
+    """Yield a staging dir to fill; publish it only if everything was written.
+
+    A failure (a full disk, a dead rank) removes the staging dir and names the last good
+    checkpoint, which is left untouched.
+    """
+    staging = staging_dir(root, step)
+    try:
+        yield staging
+    except (OSError, RuntimeError) as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            last = f"the last good checkpoint {latest_checkpoint(root)} is intact"
+        except CheckpointError:
+            last = "no earlier checkpoint exists"
+        raise CheckpointError(f"checkpoint of step {step} could not be written ({err}); {last}") from err
+    publish(staging, step_dir(root, step), keep_last)
 
 
 def write_json(path: Path, payload: dict) -> None:

@@ -15,16 +15,10 @@ import ray
 
 from alignrl.config.schema import RunConfig
 from alignrl.learning.examples import pair_examples
+from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError, call
+from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.telemetry import Telemetry
-
-
-class RuntimeTimeout(RuntimeError):
-    """An actor call outlived its timeout; the message names the actor and the call."""
-
-
-class WeightSyncError(RuntimeError):
-    """A weight sync failed; the message names the generator (or the broadcasting learner)."""
 
 
 @dataclass
@@ -59,6 +53,7 @@ class _Pending:
     index: int = 0
     version: int = 0
     started: float = 0.0
+    round: tuple | None = None  # (prompts, round_id) of a rollout, to re-issue it after a crash
 
 
 class Controller:
@@ -78,7 +73,9 @@ class Controller:
         self.learner_deadline = 0.0
         self._buckets: list | None = None
         self.rollouts_in_flight = 0
-        self.buffer_size = ray.get(handles.buffer.size.remote(), timeout=cfg.runtime.rpc_timeout_s)
+        self.recovery = Recovery(handles, rt.rpc_timeout_s, rt.max_actor_restarts, telemetry)
+        self.recovery.ref_version = state.ref_version
+        self.buffer_size = self.buffer("size")
         self.samples_per_prompt = getattr(cfg.algorithm, "samples_per_prompt", rt.samples_per_prompt)
         self.sampling = dict(max_new_tokens=cfg.generation.max_new_tokens, temperature=cfg.generation.temperature,
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
@@ -116,19 +113,26 @@ class Controller:
         ahead = 1 if rt.max_staleness == 0 else 2
         return expected < ahead * rt.train_batch_size
 
-    def _launch_rollout(self, g: int) -> None:
+    def buffer(self, method: str, *args):
+        """A replay-buffer call, retried across a buffer restart (its methods are idempotent)."""
+        return self.recovery.with_retries(lambda: getattr(self.h.buffer, method).remote(*args),
+                                          f"replay-buffer-0 {method}")
+
+    def _launch_rollout(self, g: int, round_spec: tuple | None = None) -> None:
         rt = self.cfg.runtime
         gen = self.h.generators[g]
-        prompts = self._next_prompts(rt.prompts_per_step)
-        round_id = self.state.round_id
-        self.state.round_id += 1
+        if round_spec is None:
+            round_spec = (self._next_prompts(rt.prompts_per_step), self.state.round_id)
+            self.state.round_id += 1
+        prompts, round_id = round_spec
         samples = gen.generate.remote(prompts, self.samples_per_prompt, self.sampling, rt.seed * 1_000_003 + round_id)
         rewards = self.h.reward.score.remote(samples)
         annotated = self.h.reference.annotate.remote(samples, rewards)
         now = time.monotonic()
-        self.pending[samples] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g, started=now)
+        self.pending[samples] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g,
+                                         started=now, round=round_spec)
         self.pending[annotated] = _Pending("rollout", now + 3 * rt.rpc_timeout_s,
-                                           f"scoring round {round_id} (reward + reference)", g)
+                                           f"scoring round {round_id} (reward + reference)", g, round=round_spec)
         self.gen_busy[g] = True
         self.rollouts_in_flight += 1
 
@@ -160,14 +164,41 @@ class Controller:
                                                               self.cfg.runtime.zero_stage)
         return self._buckets
 
+    def reset_reference(self, version: int) -> None:
+        """ref = the current policy (iterative DPO); queued examples scored under the old one are evicted."""
+        buckets = self.weight_buckets()
+        self.recovery.with_retries(lambda: self.h.reference.load_weights.remote(version, buckets),
+                                   f"reference reset to v{version}")
+        self.recovery.ref_buckets, self.recovery.ref_version = buckets, version
+        self.state.ref_version = version
+        self.buffer("evict_where", "ref_version", version)
+
     # -- completions -----------------------------------------------------------------------------
-    def _on_rollout(self, ref) -> None:
-        samples = ray.get(ref)
+    def _on_rollout(self, ref, item: _Pending) -> None:
+        try:
+            samples = ray.get(ref)
+        except Exception as err:  # noqa: BLE001 - crashes are recovered, everything else stops the run
+            if not actor_died(err):
+                raise
+            self._reissue(item)
+            return
         self.rollouts_in_flight -= 1
         examples, dropped, evicted = pair_examples(samples, self.state.ref_version)
-        self.buffer_size = ray.get(self.h.buffer.ingest.remote([s["sample_id"] for s in samples], examples, dropped,
-                                                               evicted), timeout=self.cfg.runtime.rpc_timeout_s)
+        self.buffer_size = self.buffer("ingest", [s["sample_id"] for s in samples], examples, dropped, evicted)
         self.telemetry.on_rollout(samples)
+
+    def _reissue(self, item: _Pending) -> None:
+        """An actor in the round's chain crashed: restore the restarted actors, then run the round again."""
+        g = item.index
+        for ref, other in list(self.pending.items()):  # the round's generation entry died with it
+            if other.kind == "gen" and other.round is item.round:
+                del self.pending[ref]
+        self.gen_version[g] = self.recovery.restore_generator(g, self.state.version, self.weight_buckets)
+        self.recovery.restore_reference()
+        self.recovery.with_retries(lambda: self.h.reward.ping.remote(), "reward-0 after a crash")
+        self.rollouts_in_flight -= 1  # _launch_rollout counts the re-issued round again
+        self.telemetry.faults["faults/reissued_rounds"] += 1
+        self._launch_rollout(g, item.round)
 
     def _wait(self, extra: list) -> list:
         """Wait for the next finished call; past the earliest deadline, name the late call."""
@@ -191,10 +222,10 @@ class Controller:
                 if self._admitted(g):
                     self._launch_rollout(g)
             if self.learner_refs is None:
-                batch, self.buffer_size = ray.get(self.h.buffer.take.remote(rt.train_batch_size, self.state.version),
-                                                  timeout=rt.rpc_timeout_s)
+                batch, self.buffer_size = self.buffer("take", rt.train_batch_size, self.state.version)
                 if batch is not None:
                     batch_token = batch["batch_token"][0].as_py()
+                    batch_ids = batch["example_id"].to_pylist()
                     self.learner_refs = self.h.learners.train_step_async(batch.drop_columns(["batch_token"]).to_pylist())
                     step_started = time.monotonic()
                     self.learner_deadline = step_started + rt.rpc_timeout_s
@@ -206,15 +237,14 @@ class Controller:
                 if self.learner_refs and ref == self.learner_refs[0]:
                     metrics = self.h.learners.finish_step(self.learner_refs)
                     self.learner_refs = None
-                    ray.get(self.h.buffer.commit.remote(batch_token, self.state.version), timeout=rt.rpc_timeout_s)
+                    self.buffer("commit", batch_token, self.state.version, batch_ids)
                     self.state.version += 1
                     self.telemetry.on_step(metrics, time.monotonic() - step_started)
                     self._buckets = None
                     self._launch_sync()
                     if self.on_step is not None:
                         self.on_step(self)
-                    self.telemetry.log_step(self.state.version, ray.get(self.h.buffer.stats.remote(),
-                                                                        timeout=rt.rpc_timeout_s))
+                    self.telemetry.log_step(self.state.version, self.buffer("stats"))
                     progress.advance(self.telemetry.last_loss)
                     continue
                 self._dispatch(ref)
@@ -226,12 +256,18 @@ class Controller:
             self.gen_busy[item.index] = False
             self.telemetry.on_generation(time.monotonic() - item.started)
         elif item.kind == "rollout":
-            self._on_rollout(ref)
+            self._on_rollout(ref, item)
         elif item.kind in ("send", "sync"):
             try:
                 ray.get(ref)
             except (ray.exceptions.RayTaskError, ray.exceptions.RayActorError) as err:
-                raise WeightSyncError(f"{item.what} failed: {err}") from err
+                if item.kind == "send" or self.cfg.runtime.weight_sync != "object_store" or not actor_died(err):
+                    raise WeightSyncError(f"{item.what} failed: {err}") from err
+                # The generator restarted from its initial weights: push the current ones.
+                self.gen_version[item.index] = self.recovery.restore_generator(item.index, self.state.version,
+                                                                               self.weight_buckets)
+                self.syncing[item.index] = False
+                return
             if item.kind == "send":
                 return
             self.syncing[item.index] = False

@@ -18,7 +18,8 @@ from alignrl.config.schema import RunConfig
 from alignrl.models.policy import policy_from_config
 from alignrl.models.sft import run_sft
 from alignrl.models.tiny import save_model_dir
-from alignrl.runtime.checkpoint import config_fingerprint, publish, staging_dir, step_dir, write_json
+from alignrl.runtime.checkpoint import atomic_checkpoint, config_fingerprint, step_dir, write_json
+from alignrl.runtime.calls import call
 from alignrl.runtime.controller import Controller, Handles
 from alignrl.runtime.session import RaySession
 from learners.group import LearnerGroup
@@ -51,40 +52,54 @@ def initial_policy(cfg: RunConfig, out: Path):
 
 
 def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Path | None,
-                 schema: pa.Schema, version: int = 0) -> Handles:
-    """Named actors `<role>-<i>` in the run's namespace, with the resources the config asks for."""
+                 schema: pa.Schema, version: int = 0, ref_version: int = 0, out: Path | None = None) -> Handles:
+    """Named actors `<role>-<i>` in the run's namespace, with the resources the config asks for.
+
+    Generators, reward, reference and buffer restart after a crash (`runtime.max_actor_restarts`);
+    the controller re-issues their lost work. Learner ranks do not: the run stops and resumes.
+    """
     r, rt, ns = cfg.resources, cfg.runtime, cfg.runtime.namespace
+    restarts = rt.max_actor_restarts
     start_dir = str(ckpt / "policy") if ckpt else str(policy_dir)
     ref_dir = str(ckpt / "reference") if ckpt and (ckpt / "reference").is_dir() else str(policy_dir)
     threads = lambda cpus: max(1, int(cpus))  # noqa: E731
-    buffer = session.track(ReplayBufferActor.options(name="replay-buffer-0", namespace=ns, num_cpus=0).remote(
-        schema, rt.max_staleness))
-    reward = session.track(RewardActor.options(name="reward-0", namespace=ns, num_cpus=r.server_cpus).remote(
+    snapshots = str(out / "buffer_state") if out is not None else None
+    buffer = session.track(ReplayBufferActor.options(
+        name="replay-buffer-0", namespace=ns, num_cpus=0, max_restarts=restarts).remote(
+        schema, rt.max_staleness, snapshots))
+    reward = session.track(RewardActor.options(
+        name="reward-0", namespace=ns, num_cpus=r.server_cpus, max_restarts=restarts).remote(
         cfg.reward.kind, cfg.reward.function, cfg.reward.model, cfg.reward.url, cfg.reward.timeout_s))
     reference = session.track(ReferenceActor.options(
-        name="reference-0", namespace=ns, num_cpus=r.server_cpus, num_gpus=r.server_gpus).remote(
-        ref_dir, cfg.model.dtype, 64, threads(r.server_cpus)))
+        name="reference-0", namespace=ns, num_cpus=r.server_cpus, num_gpus=r.server_gpus, max_restarts=restarts
+    ).remote(ref_dir, cfg.model.dtype, 64, threads(r.server_cpus), ref_version))
     generators = [
         session.track(GeneratorActor.options(
-            name=f"generator-{i}", namespace=ns, num_cpus=r.generator_cpus, num_gpus=r.generator_gpus).remote(
+            name=f"generator-{i}", namespace=ns, num_cpus=r.generator_cpus, num_gpus=r.generator_gpus,
+            max_restarts=restarts).remote(
             i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus), version))
         for i in range(r.num_generators)
     ]
-    learners = LearnerGroup(r.num_learners, r.learner_cpus, r.learner_gpus, rt.rpc_timeout_s)
+    learners = LearnerGroup(r.num_learners, r.learner_cpus, r.learner_gpus, rt.rpc_timeout_s, ns, rt.setup_timeout_s)
     session.groups.append(learners)
+    # Wait for every server to finish loading, so start-up never eats into a call's timeout.
+    for what, ref in [("replay-buffer-0", buffer.size.remote()), ("reward-0", reward.ping.remote()),
+                      ("reference-0", reference.get_version.remote())] + [
+                         (f"generator-{i}", g.stats.remote()) for i, g in enumerate(generators)]:
+        call(ref, rt.setup_timeout_s, f"start-up of {what}")
     return Handles(generators, reward, reference, buffer, learners)
 
 
 def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Controller, handles: Handles) -> Path:
     """Write everything to a staging dir, then rename it into place (atomic on one filesystem)."""
     version, timeout = controller.state.version, cfg.runtime.rpc_timeout_s
-    staging = staging_dir(out, version)
-    handles.learners.save(str(staging), "state")
-    if controller.state.ref_version > 0:
-        ray.get(handles.reference.save.remote(str(staging / "reference")), timeout=timeout)
-    buffer_state = ray.get(handles.buffer.state.remote(), timeout=timeout)
-    (staging / "buffer.arrow").write_bytes(buffer_state.pop("queue"))
-    write_json(staging / "buffer.json", buffer_state)
-    write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg_json),
-                                             "state": controller.state.to_json()})
-    return publish(staging, step_dir(out, version), cfg.checkpoint.keep_last)
+    with atomic_checkpoint(out, version, cfg.checkpoint.keep_last) as staging:
+        handles.learners.save(str(staging), "state")
+        if controller.state.ref_version > 0:
+            call(handles.reference.save.remote(str(staging / "reference")), timeout, "reference-0 save")
+        buffer_state = controller.buffer("state")
+        (staging / "buffer.arrow").write_bytes(buffer_state.pop("queue"))
+        write_json(staging / "buffer.json", buffer_state)
+        write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg_json),
+                                                 "state": controller.state.to_json()})
+    return step_dir(out, version)

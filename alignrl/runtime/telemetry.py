@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from alignrl.metrics import MetricsSink
 
@@ -24,6 +25,7 @@ class Telemetry:
         self.last_loss = float("nan")
         self.total_tokens = 0
         self.total_learner_seconds = 0.0
+        self.faults: Counter[str] = Counter()  # cumulative: retried calls across restarts, re-issued rounds
 
     def on_rollout(self, samples: list[dict]) -> None:
         tokens = sum(len(s["response_token_ids"]) for s in samples)
@@ -60,6 +62,8 @@ class Telemetry:
             "perf/weight_sync_seconds": self.sync_seconds,
             "perf/weight_export_seconds": self.export_seconds,
         })
+        row.update({"faults/actor_restarts": self.faults["faults/actor_restarts"],
+                    "faults/reissued_rounds": self.faults["faults/reissued_rounds"]})
         if self.rollout_rewards:
             row["rollout/reward_mean"] = sum(self.rollout_rewards) / len(self.rollout_rewards)
         self.sink.log(step, row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,9 @@ from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
 from alignrl.metrics import MetricsSink
 from alignrl.models.sft import splits_from_config
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
+from alignrl.runtime.calls import call
 from alignrl.runtime.controller import Controller, ControllerState, Handles
+from alignrl.runtime.recovery import actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
@@ -53,12 +56,21 @@ class Evaluator:
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
 
     def __call__(self, controller: Controller | None, version: int) -> float:
-        if controller is not None:
-            controller.wait_for_generator(0, version)
-        timeout = self.cfg.runtime.rpc_timeout_s
-        samples = self.h.generators[0].generate.remote(self.heldout, 1, self.sampling, 0)
-        rewards = ray.get(self.h.reward.score.remote(samples), timeout=timeout)
-        return sum(rewards) / len(rewards)
+        timeout, restarts = self.cfg.runtime.rpc_timeout_s, self.cfg.runtime.max_actor_restarts
+        for attempt in range(restarts + 1):
+            try:
+                if controller is not None:
+                    controller.wait_for_generator(0, version)
+                samples = self.h.generators[0].generate.remote(self.heldout, 1, self.sampling, 0)
+                rewards = call(self.h.reward.score.remote(samples), timeout, "evaluation (generator-0, then reward-0)")
+                return sum(rewards) / len(rewards)
+            except Exception as err:  # noqa: BLE001 - a crash is retried on the restarted actors
+                if not actor_died(err) or attempt == restarts:
+                    raise
+                if controller is not None:
+                    controller.gen_version[0] = controller.recovery.restore_generator(
+                        0, controller.state.version, controller.weight_buckets)
+        raise AssertionError("unreachable")
 
 
 def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
@@ -81,15 +93,16 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
 
     with RaySession(cfg, ray_address) as session:
-        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA, state.version)
+        shutil.rmtree(out / "buffer_state", ignore_errors=True)  # a crash-restart snapshot of an earlier run
+        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA, state.version,
+                               state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
         if cfg.runtime.weight_sync == "broadcast":
             handles.learners.init_broadcast(handles.generators)
         if ckpt is not None:
             handles.learners.load(str(ckpt), "state")
-            ray.get(handles.buffer.load_state.remote(_read_buffer(ckpt)), timeout=cfg.runtime.rpc_timeout_s)
-            if (ckpt / "reference").is_dir():
-                ray.get(handles.reference.set_version.remote(state.ref_version))
+            call(handles.buffer.load_state.remote(_read_buffer(ckpt)), cfg.runtime.rpc_timeout_s,
+                 "replay-buffer-0 restore")
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
         evaluate = Evaluator(cfg, handles, heldout)
@@ -104,10 +117,9 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             paused = time.monotonic()
             algo = cfg.algorithm
             if getattr(algo, "reset_reference", False) and version % algo.steps_per_iteration == 0:
-                ray.get(handles.reference.load_weights.remote(version, controller.weight_buckets()),
-                        timeout=cfg.runtime.sync_timeout_s)
-                controller.state.ref_version = version
-                ray.get(handles.buffer.evict_where.remote("ref_version", version), timeout=cfg.runtime.rpc_timeout_s)
+                controller.reset_reference(version)
+                call(handles.buffer.evict_where.remote("ref_version", version), cfg.runtime.rpc_timeout_s,
+                     "replay-buffer-0 eviction")
             if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:
                 reward = evaluate(controller, version)
                 controller.state.history.append([version, reward])
@@ -125,17 +137,13 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             controller.run(progress)
         after = evaluate(controller, controller.state.version)
         controller.state.history.append([controller.state.version, after])
-        sink.log(controller.state.version, {"eval/reward_mean": after, **_final_accounting(handles, cfg)})
+        sink.log(controller.state.version, {"eval/reward_mean": after, **controller.buffer("stats")})
         final = save_checkpoint(cfg, cfg_json, out, controller, handles)
         sink.close()
     write_report(out, f"{cfg.algorithm.name}: held-out reward {before:.3f} -> {after:.3f}")
     result = TrainResult(before, after, controller.state.version, time.perf_counter() - started, str(out), str(final))
     (out / "summary.json").write_text(json.dumps(result.__dict__, indent=2))
     return result
-
-
-def _final_accounting(handles: Handles, cfg: RunConfig) -> dict:
-    return ray.get(handles.buffer.stats.remote(), timeout=cfg.runtime.rpc_timeout_s)
 
 
 def _read_buffer(ckpt: Path) -> dict:

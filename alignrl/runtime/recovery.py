@@ -1,0 +1,61 @@
+"""Crash recovery for restartable actors: wait for the restart, restore state, re-issue lost work.
+
+Ray restarts a crashed generator, reward, reference or buffer actor from its constructor
+(`max_restarts`). What the constructor cannot know is restored here: the current policy weights
+of a generator, the reset reference of an iterative run. The buffer restores itself from its
+snapshot. Work that died with an actor is re-issued with the same prompts and seed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import ray
+
+from alignrl.runtime.calls import RuntimeTimeout, call
+
+
+def actor_died(err: BaseException) -> bool:
+    """True when the error (or what it wraps) is an actor crash rather than a failure of the work."""
+    seen = err
+    while seen is not None:
+        if isinstance(seen, (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError)):
+            return True
+        seen = getattr(seen, "cause", None)
+    return False
+
+
+class Recovery:
+    def __init__(self, handles, rpc_timeout_s: float, max_restarts: int, telemetry):
+        self.h, self.timeout, self.max_restarts, self.telemetry = handles, rpc_timeout_s, max_restarts, telemetry
+        self.ref_buckets: list | None = None  # weights of a reset reference, kept for its restarts
+        self.ref_version = 0
+
+    def with_retries(self, make_ref, what: str):
+        """Run an idempotent call, retrying across actor restarts."""
+        for attempt in range(self.max_restarts + 1):
+            try:
+                return call(make_ref(), self.timeout, what)
+            except RuntimeTimeout:
+                raise
+            except Exception as err:  # noqa: BLE001 - only crashes are retried
+                if not actor_died(err) or attempt == self.max_restarts:
+                    raise
+                self.telemetry.faults["faults/actor_restarts"] += 1
+                time.sleep(1.0)
+        raise AssertionError("unreachable")
+
+    def restore_generator(self, g: int, version: int, weight_buckets) -> int:
+        """Make generator g hold the learner's current `version` (a restart leaves it on its initial weights)."""
+        gen = self.h.generators[g]
+        stats = self.with_retries(lambda: gen.stats.remote(), f"generator-{g} after a crash")
+        if stats["version"] != version:
+            self.with_retries(lambda: gen.load_weights.remote(version, weight_buckets()),
+                              f"weight restore of generator-{g}")
+        return version
+
+    def restore_reference(self) -> None:
+        held = self.with_retries(lambda: self.h.reference.get_version.remote(), "reference-0 after a crash")
+        if held != self.ref_version and self.ref_buckets is not None:
+            self.with_retries(lambda: self.h.reference.load_weights.remote(self.ref_version, self.ref_buckets),
+                              "weight restore of reference-0")

@@ -1,0 +1,29 @@
+"""Fault-injection helpers for drills and tests: reward functions that hang, fail or misbehave.
+
+Use them as `reward.function: alignrl.testing:hanging_reward` to check that a run reports the
+fault by name within its timeout instead of stalling or training on garbage.
+"""
+
+from __future__ import annotations
+
+import time
+
+from alignrl.tasks import verify
+
+
+def hanging_reward(prompt: str, response: str) -> float:
+    """Never answers in any useful time (an overloaded judge)."""
+    time.sleep(3600)
+    return verify(prompt, response)
+
+
+def nan_reward(prompt: str, response: str) -> float:
+    return float("nan")
+
+
+def inf_reward(prompt: str, response: str) -> float:
+    return float("inf")
+
+
+def raising_reward(prompt: str, response: str) -> float:
+    raise RuntimeError("the judge crashed")

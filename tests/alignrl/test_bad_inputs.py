@@ -1,0 +1,127 @@
+"""The bad-input suite: every case fails with one clear error that names the cause and where it is."""
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from alignrl.config import ConfigError, load_config, load_config_dict
+from alignrl.config.loader import parse_override
+from alignrl.data import alpaca_eval
+from alignrl.data.encoding import fit_prompt
+from alignrl.data.readers import DataError, read_preferences, read_prompts
+from alignrl.models.tiny import load_model_dir
+from alignrl.rewards import FunctionReward, HTTPReward, RewardError, load_function
+from alignrl.runtime.checkpoint import (
+    CheckpointError,
+    atomic_checkpoint,
+    config_fingerprint,
+    latest_checkpoint,
+    read_controller_state,
+    write_json,
+)
+
+
+def _file(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _checkpoint(tmp_path, cfg, step=1):
+    with atomic_checkpoint(tmp_path, step, 3) as staging:
+        write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg), "state": {}})
+    return latest_checkpoint(tmp_path)
+
+
+def _full_disk(tmp_path):
+    good = _checkpoint(tmp_path, {"algorithm": {"name": "dpo"}}, step=1)
+    with atomic_checkpoint(tmp_path, 2, 3) as staging:
+        (staging / "policy.safetensors").write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+    assert good.exists()
+
+
+def _pickled_only(tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "pytorch_model.bin").write_bytes(b"not loaded: pickles are refused")
+    load_model_dir(tmp_path / "m")
+
+
+def _mismatched_tokenizer(tmp_path):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from alignrl.models.tokenizer import build_char_tokenizer
+
+    LlamaForCausalLM(LlamaConfig(vocab_size=20, hidden_size=64, intermediate_size=64, num_hidden_layers=1,
+                                 num_attention_heads=2, num_key_value_heads=2)).save_pretrained(tmp_path / "m")
+    build_char_tokenizer().save_pretrained(tmp_path / "m")
+    load_model_dir(tmp_path / "m")
+
+
+CASES = {
+    "unknown config key": (lambda t: load_config(_file(t, "run.yaml", "runtime:\n  max_stalenes: 0\n")),
+                           ConfigError, r"run\.yaml:\n  runtime\.max_stalenes: unknown key"),
+    "mistyped value": (lambda t: load_config(_file(t, "run.yaml", "optim:\n  lr: fast\n")),
+                       ConfigError, r"optim\.lr: .*got 'fast'"),
+    "unknown algorithm": (lambda t: load_config_dict({"algorithm": {"name": "dop"}}),
+                          ConfigError, r"unknown algorithm 'dop'"),
+    "unknown task": (lambda t: load_config_dict({"data": {"tasks": ["sorting"]}}),
+                     ConfigError, r"data\.tasks: .*unknown task 'sorting'"),
+    "invalid YAML": (lambda t: load_config(_file(t, "run.yaml", "a: [1, 2\n")), ConfigError, r"not valid YAML"),
+    "missing config file": (lambda t: load_config(t / "nope.yaml"), ConfigError, r"nope\.yaml does not exist"),
+    "bad override": (lambda t: parse_override("runtime.max_staleness"), ConfigError, r"key\.path=value"),
+    "inconsistent batch sizes": (lambda t: load_config_dict({"runtime": {"train_batch_size": 10, "micro_batch_size": 4}}),
+                                 ConfigError, r"must be a multiple of micro_batch_size 4"),
+    "missing model dir": (lambda t: load_model_dir(t / "policy"), FileNotFoundError, r"policy does not exist"),
+    "pickled weights only": (_pickled_only, FileNotFoundError, r"no \*\.safetensors weights"),
+    "tokenizer/model mismatch": (_mismatched_tokenizer, ValueError, r"103 tokens but the model's vocab_size is 20"),
+    "empty dataset": (lambda t: read_prompts(_file(t, "p.jsonl", "\n")), DataError, r"p\.jsonl: the file holds no rows"),
+    "empty parquet": (lambda t: pq.write_table(pa.table({"prompt": pa.array([], pa.string())}), t / "e.parquet")
+                      or read_prompts(t / "e.parquet"), DataError, r"e\.parquet: the dataset is empty"),
+    "malformed JSONL row": (lambda t: read_prompts(_file(t, "p.jsonl", '{"prompt": "a"}\n{oops\n')),
+                            DataError, r"p\.jsonl:2: malformed JSON"),
+    "malformed Parquet": (lambda t: read_prompts(_file(t, "x.parquet", "PAR1junk")),
+                          DataError, r"x\.parquet: not a readable Parquet file"),
+    "missing column": (lambda t: read_preferences(_file(t, "d.jsonl", json.dumps({"prompt": "p", "chosen": "a"}))),
+                       DataError, r"missing column\(s\) \['rejected'\]"),
+    "bad cell": (lambda t: read_preferences(_file(t, "d.jsonl", json.dumps({"prompt": "p", "chosen": 3, "rejected": "b"}))),
+                 DataError, r"row 0: column 'chosen' must be a non-empty str, got 3"),
+    "over-long prompt": (lambda t: fit_prompt(list(range(300)), 256, "reject", "prompt p7"),
+                         DataError, r"prompt p7: prompt has 300 tokens, over data\.max_prompt_tokens=256"),
+    "NaN reward": (lambda t: FunctionReward("alignrl.testing:nan_reward").score(["p"], ["r"], ["s3"]),
+                   RewardError, r"alignrl\.testing:nan_reward returned nan for sample s3"),
+    "inf reward": (lambda t: FunctionReward("alignrl.testing:inf_reward").score(["p"], ["r"], ["s4"]),
+                   RewardError, r"returned inf for sample s4: rewards must be finite"),
+    "raising reward": (lambda t: FunctionReward("alignrl.testing:raising_reward").score(["p"], ["r"], ["s5"]),
+                       RewardError, r"raised on sample s5: RuntimeError\('the judge crashed'\)"),
+    "unknown reward function": (lambda t: load_function("alignrl.tasks:grade"), ValueError, r"cannot be imported"),
+    "reward endpoint down": (lambda t: HTTPReward("http://127.0.0.1:9/score", 1).score(["p"], ["r"], ["s6"]),
+                             RewardError, r"reward endpoint http://127\.0\.0\.1:9/score is unreachable"),
+    "resume from another config": (lambda t: read_controller_state(
+        _checkpoint(t, {"algorithm": {"name": "dpo"}}), {"algorithm": {"name": "ipo"}}),
+        CheckpointError, r"written by a different config"),
+    "resume dir without checkpoint": (lambda t: latest_checkpoint(t), CheckpointError, r"no checkpoint found in"),
+    "full disk during checkpoint": (_full_disk, CheckpointError,
+                                    r"step 2 could not be written \(\[Errno 28\] No space left on device\); "
+                                    r"the last good checkpoint .*step_000001 is intact"),
+    "AlpacaEval package absent": (lambda t: alpaca_eval.load_prompts(t), DataError, r"AlpacaEval data not found in"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_gets_a_clear_error(case, tmp_path):
+    action, error, message = CASES[case]
+    with pytest.raises(error, match=message):
+        action(tmp_path)
+
+
+def test_the_suite_is_broad_enough():
+    assert len(CASES) >= 20
+
+
+def test_full_disk_leaves_only_the_good_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError):
+        _full_disk(tmp_path)
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_000001"]
