@@ -56,6 +56,45 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_submit(args) -> int:
+    from launch import jobs
+
+    load_config(args.config, args.overrides)  # fail here, not on the cluster, on a bad config
+    job_id = jobs.submit(args.config, args.overrides, args.address, args.out)
+    print(f"submitted job {job_id}")
+    if args.no_follow:
+        return 0
+    status = jobs.follow(job_id, args.address)
+    print(f"job {job_id}: {status}")
+    return 0 if status == "SUCCEEDED" else 1
+
+
+def cmd_jobs(args) -> int:
+    from launch import jobs
+
+    for job in jobs.list_jobs(args.address):
+        print(f"{job['job_id']:28s} {job['status']:10s} {job['entrypoint']}")
+    return 0
+
+
+def cmd_logs(args) -> int:
+    from launch import jobs
+
+    if args.follow:
+        jobs.follow(args.job_id, args.address)
+    else:
+        print(jobs.logs(args.job_id, args.address), end="")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    from launch import jobs
+
+    jobs.stop(args.job_id, args.address)
+    print(f"job {args.job_id}: {jobs.wait(args.job_id, args.address, timeout_s=60)}")
+    return 0
+
+
 def cmd_algorithms(args) -> int:
     from alignrl.algorithms import ALGORITHMS
 
@@ -104,6 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="print the resolved config (the default action)")
     p.add_argument("--fields", action="store_true", help="list every config field with its type, default and doc")
     p.set_defaults(func=cmd_config)
+
+    address_help = "Ray job server (default $RAY_ADDRESS or http://127.0.0.1:8265, what `ray dashboard` forwards)"
+    p = sub.add_parser("submit", help="run `alignrl train` as a job on a Ray cluster and stream its logs")
+    _add_config_args(p)
+    p.add_argument("--address", help=address_help)
+    p.add_argument("--out", help="output directory on the cluster")
+    p.add_argument("--no-follow", action="store_true", help="print the job id and return at once")
+    p.set_defaults(func=cmd_submit)
+    p = sub.add_parser("jobs", help="list the cluster's jobs")
+    p.add_argument("--address", help=address_help)
+    p.set_defaults(func=cmd_jobs)
+    p = sub.add_parser("logs", help="print (or --follow) a job's logs")
+    p.add_argument("job_id")
+    p.add_argument("--address", help=address_help)
+    p.add_argument("--follow", action="store_true", help="stream until the job ends")
+    p.set_defaults(func=cmd_logs)
+    p = sub.add_parser("stop", help="stop a job")
+    p.add_argument("job_id")
+    p.add_argument("--address", help=address_help)
+    p.set_defaults(func=cmd_stop)
 
     sub.add_parser("algorithms", help="list the registered algorithms").set_defaults(func=cmd_algorithms)
     sub.add_parser("tasks", help="list the verifiable tasks").set_defaults(func=cmd_tasks)

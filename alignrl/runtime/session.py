@@ -30,12 +30,13 @@ class RaySession:
     def __enter__(self) -> RaySession:
         if not ray.is_initialized():
             local = self.address in (None, "local")
-            kwargs = dict(address=self.address or "local", namespace=self.cfg.runtime.namespace,
-                          runtime_env={"env_vars": ACTOR_ENV}, log_to_driver=True)
+            kwargs = dict(address=self.address or "local", namespace=self.cfg.runtime.namespace, log_to_driver=True)
             if local:
                 # Logical CPUs: a 2-core laptop still hosts 2 learners, a generator and the servers.
+                # No dashboard: an embedded run serves nothing on the network.
                 kwargs.update(num_cpus=max(math.ceil(required_cpus(self.cfg)), os.cpu_count() or 1),
-                              include_dashboard=False)
+                              include_dashboard=False, runtime_env={"env_vars": ACTOR_ENV})
+            # Joining a cluster (or a job's driver) keeps the job's own runtime_env (its working_dir).
             ray.init(**kwargs)
             self.owned = True
         return self
