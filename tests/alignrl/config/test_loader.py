@@ -18,7 +18,8 @@ def test_defaults_are_valid():
 
 
 def test_every_shipped_config_validates(repo_root):
-    configs = sorted((repo_root / "configs").glob("*.yaml"))
+    # cluster.*.yaml are Ray cluster-launcher configs, checked in tests/launch/test_cluster_configs.py.
+    configs = sorted(p for p in (repo_root / "configs").glob("*.yaml") if not p.name.startswith("cluster."))
     assert configs
     for path in configs:
         load_config(path)
