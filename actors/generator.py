@@ -77,7 +77,8 @@ class GeneratorActor:
         return time.perf_counter() - started
 
     def stats(self) -> dict:
-        return {"version": self.version, "busy_seconds": self.busy_seconds, "tokens": self.tokens}
+        return {"version": self.version, "busy_seconds": self.busy_seconds, "tokens": self.tokens,
+                "node_id": ray.get_runtime_context().get_node_id()}
 
     def digest(self) -> str:
         return self.backend.digest()

@@ -39,13 +39,25 @@ def train_entrypoint(config: str, overrides: list[str], out: str | None) -> str:
 
 
 def submit(config: str, overrides: list[str], address: str | None, out: str | None = None,
-           working_dir: str = ".") -> str:
-    """Submit `alignrl train` as a Ray job whose working dir is this checkout (without the heavy parts)."""
-    return job_client(address).submit_job(
-        entrypoint=train_entrypoint(config, overrides, out),
-        runtime_env={"working_dir": working_dir, "excludes": EXCLUDES},
-        metadata={"alignrl_config": os.path.basename(config)},
-    )
+           working_dir: str = ".", agent_wait_s: float = 120.0) -> str:
+    """Submit `alignrl train` as a Ray job whose working dir is this checkout (without the heavy parts).
+
+    A head that has just started answers before its job agent is up ("No available agent"):
+    that case is retried for `agent_wait_s`, every other error is raised at once.
+    """
+    client = job_client(address)
+    deadline = time.monotonic() + agent_wait_s
+    while True:
+        try:
+            return client.submit_job(
+                entrypoint=train_entrypoint(config, overrides, out),
+                runtime_env={"working_dir": working_dir, "excludes": EXCLUDES},
+                metadata={"alignrl_config": os.path.basename(config)},
+            )
+        except RuntimeError as err:
+            if "No available agent" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(2.0)
 
 
 def follow(job_id: str, address: str | None, printer=print) -> str:

@@ -23,27 +23,29 @@ def _free_port() -> tuple[str, int]:
 
 
 class LearnerGroup:
-    def __init__(self, num_ranks: int, cpus: float, gpus: float, timeout_s: float, namespace: str | None = None,
-                 setup_timeout_s: float | None = None):
+    def __init__(self, bundles: list[dict[str, float]], timeout_s: float, namespace: str | None = None,
+                 setup_timeout_s: float | None = None, strategy: str = "PACK"):
         self.timeout_s = timeout_s  # train steps and weight export
         self.setup_timeout_s = setup_timeout_s or timeout_s  # placement, setup, checkpoints
         timeout_s = self.setup_timeout_s
-        bundles = [{"CPU": cpus, **({"GPU": gpus} if gpus else {})} for _ in range(num_ranks)]
-        self.pg = placement_group(bundles, strategy="PACK")
+        num_ranks = len(bundles)
+        self.pg = placement_group(bundles, strategy=strategy)
         try:
             ray.get(self.pg.ready(), timeout=timeout_s)
         except ray.exceptions.GetTimeoutError:
             remove_placement_group(self.pg)
-            raise LearnerError(f"the cluster cannot place {num_ranks} learner ranks with {bundles[0]} each "
+            raise LearnerError(f"the cluster cannot place {num_ranks} learner ranks with {bundles[0]} each ({strategy}) "
                                f"within {timeout_s:.0f}s; available: {ray.available_resources()}") from None
         self.strategy = lambda i: PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i)  # noqa: E731
         strategy = self.strategy
         addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
-        self.workers = [
-            LearnerWorker.options(name=f"learner-{i}", namespace=namespace, num_cpus=cpus, num_gpus=gpus,
-                                  scheduling_strategy=strategy(i)).remote(i, num_ranks, addr, port, max(1, int(cpus)))
-            for i in range(num_ranks)
-        ]
+        self.workers = []
+        for i, b in enumerate(bundles):
+            custom = {k: v for k, v in b.items() if k not in ("CPU", "GPU")}
+            self.workers.append(LearnerWorker.options(
+                name=f"learner-{i}", namespace=namespace, num_cpus=b["CPU"], num_gpus=b.get("GPU", 0),
+                resources=custom or None, scheduling_strategy=strategy(i),
+            ).remote(i, num_ranks, addr, port, max(1, int(b["CPU"]))))
 
     def _all(self, refs: list, what: str, timeout_s: float | None = None):
         timeout_s = timeout_s or self.timeout_s

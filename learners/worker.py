@@ -146,8 +146,8 @@ class LearnerWorker:
         self.outgoing = []
         return time.perf_counter() - started
 
-    def node_address(self) -> str:
-        return ray.util.get_node_ip_address()
+    def node_id(self) -> str:
+        return ray.get_runtime_context().get_node_id()
 
     def digest(self) -> str:
         """Content hash of the full weights (every rank must call it under ZeRO-3)."""

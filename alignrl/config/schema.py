@@ -63,6 +63,15 @@ class DataConfig(StrictModel):
         return names
 
 
+ROLES = ("generator", "learner", "reference", "reward", "buffer")
+
+
+class RolePlacement(StrictModel):
+    resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources each replica needs, e.g. {gpu_worker: 1} to pin a node type")
+    strategy: Literal["pack", "spread"] = Field("pack", description="replicas of the role on as few nodes as possible, or spread")
+
+
 class ResourcesConfig(StrictModel):
     num_generators: int = Field(1, ge=0, description="generator actor replicas")
     generator_cpus: float = Field(1.0, ge=0, description="CPUs reserved per generator")
@@ -72,6 +81,19 @@ class ResourcesConfig(StrictModel):
     learner_gpus: float = Field(0.0, ge=0, description="GPUs per learner rank")
     server_cpus: float = Field(0.5, ge=0, description="CPUs for each frozen server (reference, reward, reviser)")
     server_gpus: float = Field(0.0, ge=0, description="GPUs for each frozen server")
+    placement: dict[str, RolePlacement] = Field(
+        default_factory=dict, description="per role (generator, learner, reference, reward, buffer): where it runs")
+
+    @field_validator("placement")
+    @classmethod
+    def _known_roles(cls, placement):
+        for role in placement:
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        return placement
+
+    def where(self, role: str) -> RolePlacement:
+        return self.placement.get(role, RolePlacement())
 
 
 class GenerationConfig(StrictModel):

@@ -15,7 +15,7 @@ import ray
 
 from alignrl.config.schema import RunConfig
 from alignrl.learning.examples import pair_examples
-from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError, call
+from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError
 from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.telemetry import Telemetry

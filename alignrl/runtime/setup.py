@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import ray
 from transformers import AutoTokenizer
 
 from actors.generator import GeneratorActor
@@ -21,6 +20,7 @@ from alignrl.models.tiny import save_model_dir
 from alignrl.runtime.checkpoint import atomic_checkpoint, config_fingerprint, step_dir, write_json
 from alignrl.runtime.calls import call
 from alignrl.runtime.controller import Controller, Handles
+from alignrl.runtime.placement import RoleGroup, check_fits, role_bundles, single_options
 from alignrl.runtime.session import RaySession
 from learners.group import LearnerGroup
 
@@ -63,24 +63,27 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
     start_dir = str(ckpt / "policy") if ckpt else str(policy_dir)
     ref_dir = str(ckpt / "reference") if ckpt and (ckpt / "reference").is_dir() else str(policy_dir)
     threads = lambda cpus: max(1, int(cpus))  # noqa: E731
+    check_fits(cfg)  # a layout the cluster cannot hold fails here, with what is missing
     snapshots = str(out / "buffer_state") if out is not None else None
     buffer = session.track(ReplayBufferActor.options(
-        name="replay-buffer-0", namespace=ns, num_cpus=0, max_restarts=restarts).remote(
+        name="replay-buffer-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "buffer")).remote(
         schema, rt.max_staleness, snapshots))
     reward = session.track(RewardActor.options(
-        name="reward-0", namespace=ns, num_cpus=r.server_cpus, max_restarts=restarts).remote(
+        name="reward-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reward")).remote(
         cfg.reward.kind, cfg.reward.function, cfg.reward.model, cfg.reward.url, cfg.reward.timeout_s))
     reference = session.track(ReferenceActor.options(
-        name="reference-0", namespace=ns, num_cpus=r.server_cpus, num_gpus=r.server_gpus, max_restarts=restarts
+        name="reference-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reference")
     ).remote(ref_dir, cfg.model.dtype, 64, threads(r.server_cpus), ref_version))
+    gen_group = RoleGroup(cfg, "generator", rt.setup_timeout_s)
+    session.groups.append(gen_group)
     generators = [
         session.track(GeneratorActor.options(
-            name=f"generator-{i}", namespace=ns, num_cpus=r.generator_cpus, num_gpus=r.generator_gpus,
-            max_restarts=restarts).remote(
+            name=f"generator-{i}", namespace=ns, max_restarts=restarts, **gen_group.options(i)).remote(
             i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus), version))
         for i in range(r.num_generators)
     ]
-    learners = LearnerGroup(r.num_learners, r.learner_cpus, r.learner_gpus, rt.rpc_timeout_s, ns, rt.setup_timeout_s)
+    learner_strategy = "SPREAD" if r.where("learner").strategy == "spread" else "PACK"
+    learners = LearnerGroup(role_bundles(cfg)["learner"], rt.rpc_timeout_s, ns, rt.setup_timeout_s, learner_strategy)
     session.groups.append(learners)
     # Wait for every server to finish loading, so start-up never eats into a call's timeout.
     for what, ref in [("replay-buffer-0", buffer.size.remote()), ("reward-0", reward.ping.remote()),

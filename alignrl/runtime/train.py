@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import ray
 
 from alignrl.algorithms import get_algorithm
 from alignrl.config.schema import RunConfig

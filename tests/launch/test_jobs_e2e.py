@@ -30,13 +30,17 @@ def _free_port() -> int:
 def ray_head():
     """`ray start --head --block` in its own process group; stopped by pid, never with `ray stop`."""
     port, dash = _free_port(), _free_port()
+    # Its own agent ports: the session's local cluster may already hold Ray's defaults.
+    agent_ports = [f"--{flag}={_free_port()}" for flag in (
+        "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "runtime-env-agent-port", "metrics-export-port",
+        "ray-client-server-port")]
     temp_dir = tempfile.mkdtemp(prefix="alignrl-head-")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     env.pop("RAY_ADDRESS", None)
     head = subprocess.Popen(
         [str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={port}",
          "--dashboard-host=127.0.0.1", f"--dashboard-port={dash}", "--num-cpus=5", f"--temp-dir={temp_dir}",
-         "--include-dashboard=true"],
+         "--include-dashboard=true", *agent_ports],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     address = f"http://127.0.0.1:{dash}"
     deadline = time.monotonic() + 120

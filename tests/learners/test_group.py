@@ -18,7 +18,7 @@ def _rows(n=16):
 
 
 def _weights_after_one_step(cfg, policy_dir) -> tuple[dict, dict]:
-    group = LearnerGroup(2, 1.0, 0, 120)
+    group = LearnerGroup([{"CPU": 1.0}] * 2, 120)
     try:
         group.setup(cfg.model_dump(mode="json", by_alias=True), str(policy_dir), 1)
         metrics = group.finish_step(group.train_step_async(_rows()))
@@ -46,11 +46,11 @@ def test_gradient_accumulation_reproduces_the_global_mean(ray_cluster, warm_poli
 
 def test_unplaceable_layout_is_a_clear_error_within_its_bound(ray_cluster):
     with pytest.raises(LearnerError, match=r"cannot place 2 learner ranks .* within 3s"):
-        LearnerGroup(2, 1000.0, 0, 3)
+        LearnerGroup([{"CPU": 1000.0}] * 2, 3)
 
 
 def test_wrong_batch_share_is_refused(ray_cluster, warm_policy):
-    group = LearnerGroup(2, 1.0, 0, 120)
+    group = LearnerGroup([{"CPU": 1.0}] * 2, 120)
     try:
         group.setup(e2e_config(warm_policy).model_dump(mode="json", by_alias=True), str(warm_policy), 1)
         with pytest.raises(ValueError, match="do not split evenly"):

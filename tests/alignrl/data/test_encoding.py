@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from alignrl.data.encoding import OverlongPromptError, fit_prompt, pack_sequences
 
