@@ -8,6 +8,7 @@ import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from alignrl.runtime.placement import actor_resources
 from learners.worker import LearnerWorker
 
 
@@ -41,10 +42,8 @@ class LearnerGroup:
         addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
         self.workers = []
         for i, b in enumerate(bundles):
-            custom = {k: v for k, v in b.items() if k not in ("CPU", "GPU")}
             self.workers.append(LearnerWorker.options(
-                name=f"learner-{i}", namespace=namespace, num_cpus=b["CPU"], num_gpus=b.get("GPU", 0),
-                resources=custom or None, scheduling_strategy=strategy(i),
+                name=f"learner-{i}", namespace=namespace, scheduling_strategy=strategy(i), **actor_resources(b),
             ).remote(i, num_ranks, addr, port, max(1, int(b["CPU"]))))
 
     def _all(self, refs: list, what: str, timeout_s: float | None = None):

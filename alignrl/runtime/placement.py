@@ -69,9 +69,7 @@ class RoleGroup:
 
     def options(self, index: int) -> dict:
         """Actor options for replica `index`: its bundle's resources go through the placement group."""
-        b = self.bundles[index]
-        custom = {k: v for k, v in b.items() if k not in ("CPU", "GPU")}
-        return dict(num_cpus=b["CPU"], num_gpus=b.get("GPU", 0), resources=custom or None,
+        return dict(actor_resources(self.bundles[index]),
                     scheduling_strategy=PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=index))
 
     def shutdown(self) -> None:
@@ -79,8 +77,12 @@ class RoleGroup:
             remove_placement_group(self.pg)
 
 
+def actor_resources(bundle: dict[str, float]) -> dict:
+    """A bundle as Ray actor options: CPUs, GPUs, and the custom resources."""
+    custom = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU")}
+    return dict(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0), resources=custom or None)
+
+
 def single_options(cfg: RunConfig, role: str) -> dict:
-    """Actor options of a single-replica role (reference, reward, buffer): its CPUs, GPUs and custom resources."""
-    b = role_bundles(cfg)[role][0]
-    custom = {k: v for k, v in b.items() if k not in ("CPU", "GPU")}
-    return dict(num_cpus=b["CPU"], num_gpus=b.get("GPU", 0), resources=custom or None)
+    """Actor options of a single-replica role (reference, reward, buffer)."""
+    return actor_resources(role_bundles(cfg)[role][0])
