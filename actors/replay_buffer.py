@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
 import ray
 
-from alignrl.buffer import ReplayBuffer
+from alignrl.buffer import ReplayBuffer, has_state, read_state, write_state
 
 
 @ray.remote
@@ -19,25 +17,14 @@ class ReplayBufferActor:
         self.buffer = ReplayBuffer(schema, max_staleness, capacity)
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir else None
         self.restored = False
-        if self.snapshot_dir and (self.snapshot_dir / "buffer.json").is_file():
-            self.buffer.load_state(self._read_snapshot())  # a restart after a crash: pick up where it was
+        if self.snapshot_dir and has_state(self.snapshot_dir):
+            self.buffer.load_state(read_state(self.snapshot_dir))  # a restart after a crash: pick up where it was
             self.restored = True
 
     # Every mutation is written before the call returns, so an acknowledged change survives a crash.
     def _persist(self) -> None:
-        if self.snapshot_dir is None:
-            return
-        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-        state = self.buffer.state()
-        for name, payload in (("buffer.arrow", state.pop("queue")), ("buffer.json", json.dumps(state).encode())):
-            tmp = self.snapshot_dir / f".{name}.tmp"
-            tmp.write_bytes(payload)
-            os.replace(tmp, self.snapshot_dir / name)
-
-    def _read_snapshot(self) -> dict:
-        state = json.loads((self.snapshot_dir / "buffer.json").read_text())
-        state["queue"] = (self.snapshot_dir / "buffer.arrow").read_bytes()
-        return state
+        if self.snapshot_dir is not None:
+            write_state(self.snapshot_dir, self.buffer.state())
 
     def ingest(self, sample_ids: list[str], examples: pa.Table, dropped: list[str], evicted: list[str]) -> int:
         """Admit a scored round's samples and queue its examples; a retried ingest is a no-op."""

@@ -9,7 +9,10 @@ trained twice is counted in `duplicated`.
 from __future__ import annotations
 
 import io
+import json
+import os
 from collections import Counter
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -163,3 +166,29 @@ class ReplayBuffer:
         self.sample_state = dict(state["sample_state"])
         self.duplicated = int(state["duplicated"])
         self.trained_staleness = Counter({int(k): v for k, v in state["trained_staleness"].items()})
+
+
+# -- on-disk form: used by checkpoints and by the buffer actor's crash snapshots ----------------------
+STATE_FILES = ("buffer.arrow", "buffer.json")  # queued examples (Arrow IPC), accounting (JSON)
+
+
+def write_state(directory: str | Path, state: dict) -> None:
+    """Write `ReplayBuffer.state()` as two files, each replaced atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    accounting = {k: v for k, v in state.items() if k != "queue"}
+    for name, payload in zip(STATE_FILES, (state["queue"], json.dumps(accounting).encode())):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_bytes(payload)
+        os.replace(tmp, directory / name)
+
+
+def has_state(directory: str | Path) -> bool:
+    return all((Path(directory) / name).is_file() for name in STATE_FILES)
+
+
+def read_state(directory: str | Path) -> dict:
+    directory = Path(directory)
+    state = json.loads((directory / STATE_FILES[1]).read_text())
+    state["queue"] = (directory / STATE_FILES[0]).read_bytes()
+    return state

@@ -13,6 +13,7 @@ from actors.generator import GeneratorActor
 from actors.reference import ReferenceActor
 from actors.replay_buffer import ReplayBufferActor
 from actors.reward import RewardActor
+from alignrl.buffer import write_state
 from alignrl.config.schema import RunConfig
 from alignrl.models.policy import policy_from_config
 from alignrl.models.sft import run_sft
@@ -100,9 +101,7 @@ def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Contr
         handles.learners.save(str(staging), "state")
         if controller.state.ref_version > 0:
             call(handles.reference.save.remote(str(staging / "reference")), timeout, "reference-0 save")
-        buffer_state = controller.buffer("state")
-        (staging / "buffer.arrow").write_bytes(buffer_state.pop("queue"))
-        write_json(staging / "buffer.json", buffer_state)
+        write_state(staging, controller.buffer("state"))
         write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg_json),
                                                  "state": controller.state.to_json()})
     return step_dir(out, version)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 from alignrl.algorithms import get_algorithm
+from alignrl.buffer import read_state
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
 from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
@@ -100,7 +101,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             handles.learners.init_broadcast(handles.generators)
         if ckpt is not None:
             handles.learners.load(str(ckpt), "state")
-            call(handles.buffer.load_state.remote(_read_buffer(ckpt)), cfg.runtime.rpc_timeout_s,
+            call(handles.buffer.load_state.remote(read_state(ckpt)), cfg.runtime.rpc_timeout_s,
                  "replay-buffer-0 restore")
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
@@ -143,9 +144,3 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     result = TrainResult(before, after, controller.state.version, time.perf_counter() - started, str(out), str(final))
     (out / "summary.json").write_text(json.dumps(result.__dict__, indent=2))
     return result
-
-
-def _read_buffer(ckpt: Path) -> dict:
-    state = json.loads((ckpt / "buffer.json").read_text())
-    state["queue"] = (ckpt / "buffer.arrow").read_bytes()
-    return state

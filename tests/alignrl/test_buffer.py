@@ -79,3 +79,15 @@ def test_ref_version_eviction():
     buf.admit(["a", "b"])
     buf.add(_examples([("a", "b")], 0, ref_version=0))
     assert buf.evict_where("ref_version", 10) == 1 and buf.stats()["buffer/evicted"] == 2
+
+
+def test_on_disk_state_round_trip(tmp_path):
+    from alignrl.buffer import has_state, read_state, write_state
+
+    buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+    _ingest(buf, 0, 2, "d")
+    assert not has_state(tmp_path)
+    write_state(tmp_path, buf.state())
+    again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+    again.load_state(read_state(tmp_path))
+    assert has_state(tmp_path) and again.queue.equals(buf.queue) and again.stats() == buf.stats()
