@@ -31,11 +31,34 @@ class ReferenceActor:
             toks.extend(r.tolist() for r in rows)
         return seqs, toks
 
-    def annotate(self, samples: list[dict], rewards: list[float]) -> list[dict]:
-        """Attach the reward and reference log-probs (with the ref version) to each sample."""
+    def annotate(self, samples: list[dict], rewards: list[float] | None = None, prompt_logp: bool = False) -> list[dict]:
+        """Attach reference log-probs (with the ref version) to each sample, and the reward when given.
+
+        `prompt_logp` also attaches log p_ref(x_{>t0} | t0) of each distinct context (RAO).
+        """
         seqs, toks = self.logprobs([s["prompt_token_ids"] for s in samples], [s["response_token_ids"] for s in samples])
-        for sample, reward, seq, tok in zip(samples, rewards, seqs, toks):
-            sample.update(reward=reward, ref_logp_seq=seq, ref_logprobs=tok, ref_version=self.version)
+        for i, (sample, seq, tok) in enumerate(zip(samples, seqs, toks)):
+            sample.update(ref_logp_seq=seq, ref_logprobs=tok, ref_version=self.version)
+            if rewards is not None:
+                sample["reward"] = rewards[i]
+        if prompt_logp:
+            contexts = {tuple(s["prompt_token_ids"]) for s in samples}
+            ordered = sorted(contexts)
+            values, _ = self.logprobs([list(c[:1]) for c in ordered], [list(c[1:]) for c in ordered])
+            by_context = dict(zip(ordered, values))
+            for sample in samples:
+                sample["ref_prompt_logp"] = by_context[tuple(sample["prompt_token_ids"])]
+        return samples
+
+    def annotate_cross(self, samples: list[dict], block_size: int) -> list[dict]:
+        """VAR: log p_ref(y_j | x_i) for every pair in each block of B samples, stored row-wise on sample i."""
+        for start in range(0, len(samples) - block_size + 1, block_size):
+            block = samples[start: start + block_size]
+            seqs, _ = self.logprobs([a["prompt_token_ids"] for a in block for _ in block],
+                                    [b["response_token_ids"] for _ in block for b in block])
+            for i, sample in enumerate(block):
+                sample["ref_cross_row"] = seqs[i * block_size: (i + 1) * block_size]
+                sample.update(ref_logp_seq=sample["ref_cross_row"][i], ref_version=self.version)
         return samples
 
     def get_version(self) -> int:

@@ -21,6 +21,20 @@ def redact(value: Any) -> Any:
     return value
 
 
+_SECRET_ENV = ("WANDB_API_KEY", "RAY_AUTH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "AWS_SECRET_ACCESS_KEY")
+_SECRET_ASSIGNMENT = re.compile(r"((?:api[_-]?key|token|secret|password)[\"']?\s*[=:]\s*[\"']?)([^\s\"',}]+)",
+                                re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """Blank out secrets in a log line: values of known secret env vars, and `key=value` / `key: value` pairs."""
+    for name in _SECRET_ENV:
+        value = os.environ.get(name)
+        if value and len(value) >= 8:
+            text = text.replace(value, "***")
+    return _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + "***", text)
+
+
 class MetricsSink:
     """One JSON object per line with `step` and metric keys; mirrored to W&B unless disabled."""
 

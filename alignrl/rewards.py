@@ -11,6 +11,7 @@ import json
 import math
 import urllib.error
 import urllib.request
+from pathlib import Path
 from collections.abc import Callable
 
 
@@ -54,6 +55,11 @@ class FunctionReward:
         return out
 
 
+def length_term(response: str) -> float:
+    """log(1 + words): the length feature a reward model may add to its logit, seen whatever the truncation."""
+    return math.log1p(len(response.split()))
+
+
 class ClassifierReward:
     """An HF sequence classifier scoring (prompt, response); logit 0 is the reward."""
 
@@ -64,13 +70,17 @@ class ClassifierReward:
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
-        self.name, self.max_length = model_dir, max_length
+        meta = Path(model_dir) / "alignrl_rm.json"  # written by `alignrl train-rm`: the length it was trained at
+        info = json.loads(meta.read_text()) if meta.is_file() else {}
+        self.length_weight = float(info.get("length_weight", 0.0))  # reward = logit + w * log(1 + words)
+        self.name, self.max_length = model_dir, int(info.get("max_length", max_length))
 
     def score(self, prompts, responses, sample_ids) -> list[float]:
         with self.torch.no_grad():
             enc = self.tokenizer(list(prompts), list(responses), truncation=True, max_length=self.max_length,
                                  padding=True, return_tensors="pt")
-            logits = self.model(**enc).logits[:, 0].tolist()
+            logits = [v + self.length_weight * length_term(r)
+                      for v, r in zip(self.model(**enc).logits[:, 0].tolist(), responses)]
         return [check_reward(v, sid, f"reward model {self.name}") for v, sid in zip(logits, sample_ids)]
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from alignrl.config import ConfigError, dump_config, load_config
 from alignrl.data.readers import DataError
+from alignrl.metrics import redact_text
+from launch import rm_cli
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .parquet or .jsonl file")
     p.add_argument("--per-oracle", type=int, default=5, help="samples per oracle per prompt")
     p.set_defaults(func=cmd_oracle_prefs)
+    rm_cli.add_commands(sub)
     return parser
 
 
@@ -195,12 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ConfigError, DataError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {redact_text(str(err))}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - classify, then re-raise what we do not recognise
         root = _root_cause(err)
         if isinstance(root, _runtime_errors()) or isinstance(root, (ConfigError, DataError)):
-            print(f"error: {root}", file=sys.stderr)
+            print(f"error: {redact_text(str(root))}", file=sys.stderr)
             return 1
         raise
 

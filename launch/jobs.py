@@ -8,6 +8,8 @@ import shlex
 import time
 from pathlib import Path
 
+from alignrl.metrics import redact_text
+
 # Never upload these with the job: virtualenvs, run outputs and checkpoints blow past Ray's size limit.
 EXCLUDES = [".git", ".venv", ".venv-vllm", "runs", "wandb", "**/wandb", "**/checkpoints", "**/__pycache__",
             "*.egg-info", ".pytest_cache"]
@@ -66,7 +68,7 @@ def follow(job_id: str, address: str | None, printer=print) -> str:
 
     async def tail():
         async for chunk in client.tail_job_logs(job_id):
-            printer(chunk, end="")
+            printer(redact_text(chunk), end="")
 
     asyncio.run(tail())
     return wait(job_id, address, timeout_s=60)
@@ -88,7 +90,7 @@ def list_jobs(address: str | None) -> list[dict]:
 
 
 def logs(job_id: str, address: str | None) -> str:
-    return job_client(address).get_job_logs(job_id)
+    return redact_text(job_client(address).get_job_logs(job_id))
 
 
 def stop(job_id: str, address: str | None) -> bool:

@@ -81,7 +81,8 @@ class LearnerWorker:
         self.engine.train()
         sums: dict[str, float] = {}
         for start in range(0, len(rows), micro):
-            batch = loss_batch(self.spec.kind, self.engine.module, rows[start: start + micro], self.pad_id)
+            batch = loss_batch(self.spec.kind, self.engine.module, rows[start: start + micro], self.pad_id,
+                               self.cfg.algorithm)
             out = self.spec.loss(batch, self.cfg.algorithm)
             if not torch.isfinite(out.loss):
                 raise FloatingPointError(f"rank {self.rank}: loss is {out.loss.item()} at version {self.version}")

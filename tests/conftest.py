@@ -79,6 +79,25 @@ def warm_policy():
     return root / "policy"
 
 
+REVISER = {"template": "compact", "sft_steps": 100, "dpo_steps": 30}
+
+
+@pytest.fixture(scope="session")
+def trained_reviser(warm_policy):
+    """ReAlign's reviser trained from the warm policy (stage A), cached across sessions by its config."""
+    import hashlib
+    import json
+
+    from alignrl.models.reviser import train_reviser
+
+    cfg = e2e_config(warm_policy, algorithm={"name": "realign", "reviser": REVISER})
+    key = hashlib.sha256(json.dumps([str(warm_policy), cfg.model_dump(mode="json")], sort_keys=True).encode())
+    root = warm_policy.parent.parent / f"reviser-{key.hexdigest()[:12]}"
+    if not (root / "reviser_result.json").is_file():
+        train_reviser(cfg, warm_policy, root)
+    return json.loads((root / "reviser_result.json").read_text())
+
+
 def e2e_config(policy_dir, **sections):
     """A tiny run config starting from the cached warm policy; `sections` override whole keys."""
     from alignrl.config import load_config_dict

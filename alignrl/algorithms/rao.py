@@ -69,6 +69,8 @@ class RAOParams(AlgorithmParams):
     beta: float = Field(0.1, gt=0, description="scale of the implicit reward (App. F: 0.1)")
     z0: float = Field(50.0, description="Z_0, the shared first-token normaliser (App. F: 50)")
     z0_space: Literal["log", "linear"] = Field("log", description="[RECON] log: log_z0 = Z_0; linear: log_z0 = ln Z_0")
+    prompt_term: Literal["teacher_forced", "none"] = Field(
+        "teacher_forced", description="[OURS] log Z(x) = log_z0 + p_i (the paper), or log_z0 for every prompt (no drift)")
 
     @model_validator(mode="after")
     def _positive_linear_z0(self):
@@ -82,8 +84,11 @@ class RAOParams(AlgorithmParams):
 
 
 def _rao(batch: PointBatch, params: RAOParams) -> LossOutput:
-    return rao_loss(batch.policy_logp, batch.ref_logp, batch.rewards, batch.prompt_index,
-                    batch.prompt_logratio, params.beta, params.log_z0)
+    p = batch.prompt_logratio if params.prompt_term == "teacher_forced" else torch.zeros_like(batch.prompt_logratio)
+    out = rao_loss(batch.policy_logp, batch.ref_logp, batch.rewards, batch.prompt_index, p, params.beta,
+                   params.log_z0)
+    out.metrics["rao/prompt_logratio_mean"] = batch.prompt_logratio.mean().item()  # drift, even when unused
+    return out
 
 
 register(AlgorithmSpec("rao", RAOParams, "pointwise", _rao, needs_reference=True, online=False,

@@ -13,6 +13,7 @@ from alignrl.algorithms.common import LossOutput
 from alignrl.algorithms.dpo import dpo_loss, require_reference
 from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
 from alignrl.algorithms.simpo import length_normalised, simpo_loss
+from alignrl.typed import StrictModel
 
 REVISION_TEMPLATE = (
     "Below is a user request and a draft response. Rewrite the draft into an improved response to the\n"
@@ -20,12 +21,15 @@ REVISION_TEMPLATE = (
     "already good. Output only the improved response.\n\n"
     "### Request:\n{request}\n\n### Draft response:\n{draft}"
 )
+# [OURS] A short template for tiny character-level models, where every template character is a token.
+COMPACT_TEMPLATE = "Revise the draft.\nRequest: {request}\nDraft: {draft}"
+TEMPLATES = {"full": REVISION_TEMPLATE, "compact": COMPACT_TEMPLATE}
 FORMATS = ("P-D", "S-D", "S-A", "R-D", "R-A")
 
 
-def revision_context(request: str, draft: str) -> str:
+def revision_context(request: str, draft: str, template: str = "full") -> str:
     """T_rev(x, d): the user turn that asks for a revision (rendered later by the chat template)."""
-    return REVISION_TEMPLATE.format(request=request, draft=draft)
+    return TEMPLATES[template].format(request=request, draft=draft)
 
 
 def reviser_rank_triples(
@@ -62,8 +66,9 @@ def reviser_rank_triples(
 def reviser_pairs(request: str, prompt_id: str, ranked_pool: list[str], params: RealignParams) -> list[PreferencePair]:
     """Reviser DPO pairs from a pool ranked best-first: conditioned on the anchor, chosen > rejected."""
     triples = reviser_rank_triples(len(ranked_pool), params.k, params.top_anchor_chosen, params.reviser_pairing)
+    template = params.reviser.template
     return [
-        PreferencePair(prompt_id, revision_context(request, ranked_pool[a - 1]), ranked_pool[c - 1],
+        PreferencePair(prompt_id, revision_context(request, ranked_pool[a - 1], template), ranked_pool[c - 1],
                        ranked_pool[r - 1], float(-c), float(-r), "revision")
         for a, c, r in triples
     ]
@@ -121,6 +126,21 @@ def realign_reduction(per_pair: torch.Tensor, sources: list[str], reduction: str
     return total
 
 
+class ReviserParams(StrictModel):
+    """Stage A: the reviser R (ALGORITHMS.md §7A), trained before the policy unless `path` is given."""
+
+    path: str | None = Field(None, description="a trained reviser (HF dir); null trains one, cached under OUT/reviser")
+    template: Literal["full", "compact"] = Field("full", description="revision template: the spec's, or a short one for tiny models")
+    sft_fraction: float = Field(0.3, gt=0, lt=1, description="share of training prompts for the warm-up (rest: DPO)")
+    sft_steps: int = Field(200, ge=0, description="warm-up steps on (worst -> best) revisions")
+    sft_lr: float = Field(1e-3, gt=0, description="warm-up learning rate (paper: 5e-6 for 8B models)")
+    dpo_steps: int = Field(100, ge=0, description="quantile-anchored DPO steps")
+    dpo_lr: float = Field(1e-4, gt=0, description="reviser DPO learning rate (paper: unreported; policy value)")
+    beta: float = Field(0.1, gt=0, description="reviser DPO beta (paper: unreported)")
+    batch_size: int = Field(32, ge=1, description="sequences (warm-up) or pairs (DPO) per step")
+    pool_per_oracle: int = Field(5, ge=1, description="strong pool: samples per scripted oracle (4 oracles -> M = 20)")
+
+
 class RealignParams(AlgorithmParams):
     name: Literal["realign"] = "realign"
     inner_loss: Literal["dpo", "simpo"] = Field("dpo", description="L_O of Eq. 5")
@@ -133,6 +153,7 @@ class RealignParams(AlgorithmParams):
     k: int = Field(4, ge=2, description="quantiles of the strong pool for reviser DPO")
     top_anchor_chosen: Literal["best", "self"] = Field("best", description="[RECON] chosen of the top anchor pair")
     reviser_pairing: Literal["anchor_step", "adjacent_rank"] = Field("anchor_step", description="[RECON] reviser pairing")
+    reviser: ReviserParams = Field(default_factory=ReviserParams, description="the reviser model and its training")
 
     @field_validator("formats")
     @classmethod
@@ -140,6 +161,11 @@ class RealignParams(AlgorithmParams):
         for fmt in values:
             if fmt not in FORMATS:
                 raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        if not values:
+            raise ValueError("choose at least one format")
+        for family in (("R-A", "R-D"), ("S-A", "S-D")):
+            if all(f in values for f in family):
+                raise ValueError(f"{family[0]} and {family[1]} train on the same responses; pick one of them")
         return values
 
 

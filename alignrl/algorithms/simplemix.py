@@ -56,5 +56,5 @@ def simplemix_pairs(
     return mixed
 
 
-register(AlgorithmSpec("simplemix", SimpleMixParams, "pairwise", pairwise_dpo, needs_reference=True, online=False,
+register(AlgorithmSpec("simplemix", SimpleMixParams, "pairwise", pairwise_dpo, needs_reference=True, online=True,
                        summary="SimpleMix: DPO on a seeded 50/50 mix of on- and off-policy pairs"))

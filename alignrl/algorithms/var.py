@@ -14,18 +14,18 @@ from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
 
 def var_weights(ref_cross: torch.Tensor, reward_cross: torch.Tensor, var_lambda: float,
                 z_mode: str = "cross_pair") -> tuple[torch.Tensor, torch.Tensor]:
-    """Detached weights w_i and log Zhat_i from B x B reference log-probs and rewards.
+    """Detached weights w_i and log Zhat_i from B x B reference log-probs and rewards ([nb, B, B] for nb blocks).
 
     cross_pair: l_ij = ref(y_j|x_i) + r(x_i,y_j)/lambda, logZ_i = logsumexp_j l_ij, w_i = exp(l_ii - logZ_i).
     diagonal_shared: a softmax over the batch of the diagonal terms l_ii.
     """
     with torch.no_grad():
         logits = ref_cross.float() + reward_cross.float() / var_lambda
-        diag = torch.diagonal(logits)
+        diag = torch.diagonal(logits, dim1=-2, dim2=-1)
         if z_mode == "cross_pair":
-            log_z = torch.logsumexp(logits, dim=1)
+            log_z = torch.logsumexp(logits, dim=-1)
         elif z_mode == "diagonal_shared":
-            log_z = torch.logsumexp(diag, dim=0).expand_as(diag)
+            log_z = torch.logsumexp(diag, dim=-1, keepdim=True).expand_as(diag)
         else:
             raise ValueError(f"unknown var_z_mode {z_mode!r} for batch weights (cross_pair or diagonal_shared)")
         return torch.exp(diag - log_z), log_z
@@ -41,12 +41,14 @@ def ref_sample_weights(rewards: torch.Tensor, ref_sample_rewards: torch.Tensor, 
 
 def var_loss(policy_logp: torch.Tensor, weights: torch.Tensor, reduction: str = "mean",
              log_z: torch.Tensor | None = None, policy_tokens: torch.Tensor | None = None) -> LossOutput:
-    """L = -(1/B) sum_i w_i * logp_theta(y_i|x_i) ("sum" drops the 1/B)."""
+    """L = -(1/B) sum_i w_i * logp_theta(y_i|x_i) ("sum" drops the 1/B); [nb, B] inputs average the blocks."""
     if reduction not in ("mean", "sum"):
         raise ValueError(f"unknown VAR reduction {reduction!r}")
     weights = weights.detach()
-    total = -(weights * policy_logp).sum()
-    loss = total / policy_logp.shape[0] if reduction == "mean" else total
+    per_block = -(weights * policy_logp).sum(-1)
+    if reduction == "mean":
+        per_block = per_block / policy_logp.shape[-1]
+    loss = per_block.mean()
     with torch.no_grad():
         metrics = {
             "var/w_mean": weights.mean().item(),

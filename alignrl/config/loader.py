@@ -60,26 +60,49 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def load_config_dict(data: dict, source: str = "<dict>") -> RunConfig:
+def load_config_dict(data: dict, source: str = "<dict>", model=RunConfig):
     try:
-        return RunConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(err, source)) from None
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
-    """Read a YAML run config, apply overrides, and validate it before anything starts."""
-    path = Path(path)
+def merge_sections(base: dict, override: dict) -> dict:
+    """Deep-merge `override` into `base`; an algorithm block naming another algorithm replaces the base's."""
+    out = dict(base)
+    for key, value in override.items():
+        replace = key == "algorithm" and isinstance(value, dict) and value.get("name", base.get(key, {}).get("name")) \
+            != base.get(key, {}).get("name")
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not replace:
+            out[key] = merge_sections(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A config file as a dict; `extends: other.yaml` (relative to the file) is merged underneath it."""
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"config file {path} does not exist" + (f" (extended by {seen[-1]})" if seen else ""))
+    if path.resolve() in seen:
+        raise ConfigError(f"config file {path} extends itself through {' -> '.join(map(str, seen))}")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
-    data = apply_overrides(data, overrides or [])
-    return load_config_dict(data, str(path))
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    return merge_sections(_read_yaml(path.parent / str(parent), seen + (path.resolve(),)), data)
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None, model=RunConfig):
+    """Read a YAML run config (and what it extends), apply overrides, and validate it before anything starts."""
+    path = Path(path)
+    data = apply_overrides(_read_yaml(path), overrides or [])
+    return load_config_dict(data, str(path), model)
 
 
 def dump_config(config: RunConfig) -> str:

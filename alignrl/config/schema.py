@@ -48,7 +48,11 @@ class DataConfig(StrictModel):
     heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of the task space reserved for held-out prompts")
     seed: int = Field(0, description="seed of the prompt draw")
     prompt_dataset: str | None = Field(None, description="Parquet/JSONL prompt file used instead of task prompts")
-    preference_dataset: str | None = Field(None, description="Parquet/JSONL preference pairs for offline methods")
+    preference_dataset: str | None = Field(
+        None, description="Parquet/JSONL preference pairs for offline methods; null ranks the task oracles' pools")
+    source: Literal["auto", "online", "offline"] = Field(
+        "auto", description="where training data comes from: generators (online), the dataset (offline), or the algorithm's default")
+    pool_per_oracle: int = Field(5, ge=1, description="samples per scripted oracle in a task's strong pool (offline data)")
     max_prompt_tokens: int = Field(256, ge=1, description="longest templated prompt, in tokens")
     overlong_prompts: Literal["reject", "truncate"] = Field(
         "reject", description="what to do with a prompt over max_prompt_tokens: stop with an error, or keep its tail")
@@ -63,7 +67,7 @@ class DataConfig(StrictModel):
         return names
 
 
-ROLES = ("generator", "learner", "reference", "reward", "buffer")
+ROLES = ("generator", "learner", "reference", "reward", "reviser", "buffer")
 
 
 class RolePlacement(StrictModel):
@@ -82,7 +86,7 @@ class ResourcesConfig(StrictModel):
     server_cpus: float = Field(0.5, ge=0, description="CPUs for each frozen server (reference, reward, reviser)")
     server_gpus: float = Field(0.0, ge=0, description="GPUs for each frozen server")
     placement: dict[str, RolePlacement] = Field(
-        default_factory=dict, description="per role (generator, learner, reference, reward, buffer): where it runs")
+        default_factory=dict, description="per role (generator, learner, reference, reward, reviser, buffer): where it runs")
 
     @field_validator("placement")
     @classmethod

@@ -82,3 +82,29 @@ def judgment_pairs(path: str | Path | None = None, prompt_ids: set[int] | None =
             "generator_b": row["generator_b"],
         })
     return pairs
+
+
+def read_judgment_file(pairs_path: str | Path, prompts_path: str | Path | None = None) -> list[dict]:
+    """Rows of any file with the judgments schema, with prompt texts joined in; self-comparisons dropped.
+
+    Prompts come from `prompts_path`, else `prompts.parquet` beside the file, else the AlpacaEval dir.
+    """
+    pairs_path = Path(pairs_path)
+    if not pairs_path.is_file():
+        raise DataError(f"{pairs_path}: no such pairs file")
+    table = pq.read_table(pairs_path)
+    missing = [c for c in ("prompt_id", "output_a", "output_b", "preference") if c not in table.column_names]
+    if missing:
+        raise DataError(f"{pairs_path}: missing column(s) {', '.join(missing)} of the judgments schema")
+    beside = pairs_path.parent / "prompts.parquet"
+    prompt_file = Path(prompts_path) if prompts_path else beside if beside.is_file() else (
+        alpaca_eval_dir() / "prompts.parquet")
+    prompts = {int(r["prompt_id"]): r["instruction"] for r in pq.read_table(prompt_file).to_pylist()}
+    rows = []
+    for index, row in enumerate(table.to_pylist()):
+        if row.get("generator_b") == REFERENCE_GENERATOR and row["output_a"] == row["output_b"]:
+            continue
+        if int(row["prompt_id"]) not in prompts:
+            raise DataError(f"{pairs_path}: row {index}: prompt_id {row['prompt_id']} is not in {prompt_file}")
+        rows.append({**row, "prompt": prompts[int(row["prompt_id"])]})
+    return rows

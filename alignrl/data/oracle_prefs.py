@@ -14,14 +14,14 @@ from alignrl.tasks.oracles import default_oracles, strong_pool
 from alignrl.tasks.splits import make_splits
 
 
-def oracle_preference_rows(cfg: RunConfig, per_oracle: int = 5) -> list[dict]:
-    """Per training prompt: pool m oracles x n samples, chosen = top-ranked, rejected = bottom-ranked."""
+def oracle_preference_rows(cfg: RunConfig, per_oracle: int = 5, split: str = "train") -> list[dict]:
+    """Per prompt of a split: pool m oracles x n samples, chosen = top-ranked, rejected = bottom-ranked."""
     tasks = {name: make_task(name, **cfg.data.task_options.get(name, {})) for name in cfg.data.tasks}
     splits = make_splits(list(tasks.values()), cfg.data.n_train, cfg.data.n_heldout, cfg.data.seed,
                          cfg.data.heldout_fraction)
     oracles = default_oracles()
     rows = []
-    for prompt in splits.train:
+    for prompt in getattr(splits, split):
         pool = strong_pool(tasks[prompt.task], prompt, oracles, per_oracle, cfg.data.seed)
         best, worst = pool[0], pool[-1]
         if best.reward == worst.reward or best.text == worst.text:

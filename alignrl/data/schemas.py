@@ -59,19 +59,5 @@ def samples_to_table(rows: list[dict]) -> pa.Table:
         validate_sample_row(row)
     return pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
 
-# A training example in the replay buffer: one preference pair built from scored samples.
-PAIR_EXAMPLE_SCHEMA = pa.schema([
-    pa.field("example_id", pa.string(), nullable=False),
-    pa.field("sample_ids", pa.list_(pa.string()), nullable=False),  # the samples it consumes (accounting)
-    pa.field("prompt_id", pa.string(), nullable=False),
-    pa.field("policy_version", pa.int64(), nullable=False),  # oldest generating version among its samples
-    pa.field("ref_version", pa.int64()),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("context_token_ids", pa.list_(pa.int32()), nullable=False),
-    pa.field("chosen_token_ids", pa.list_(pa.int32()), nullable=False),
-    pa.field("rejected_token_ids", pa.list_(pa.int32()), nullable=False),
-    pa.field("chosen_reward", pa.float64()),
-    pa.field("rejected_reward", pa.float64()),
-    pa.field("ref_chosen", pa.float64()),
-    pa.field("ref_rejected", pa.float64()),
-])
+# Buffer example schemas (one per data kind) live in alignrl/data/example_schemas.py.
+from alignrl.data.example_schemas import PAIR_EXAMPLE_SCHEMA  # noqa: E402,F401

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import ray
 
 from alignrl.config.schema import RunConfig
-from alignrl.learning.examples import pair_examples
 from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError
+from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.telemetry import Telemetry
@@ -28,6 +28,7 @@ class Handles:
     reference: object
     buffer: object
     learners: object
+    reviser: object = None  # ReAlign's ReviserActor
 
 
 @dataclass
@@ -40,6 +41,7 @@ class ControllerState:
     cursor: int = 0
     epoch: int = 0
     history: list = field(default_factory=list)  # (step, eval reward) pairs
+    source: str = ""  # the data source rounds draw from (online/offline); switched by the boundary probe
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -57,10 +59,13 @@ class _Pending:
 
 
 class Controller:
-    def __init__(self, cfg: RunConfig, handles: Handles, train_prompts: list[dict], heldout: list[dict],
-                 telemetry: Telemetry, state: ControllerState, on_step=None):
+    def __init__(self, cfg: RunConfig, handles: Handles, pipeline: Pipeline, telemetry: Telemetry,
+                 state: ControllerState, on_step=None):
         self.cfg, self.h, self.state = cfg, handles, state
-        self.train_prompts, self.heldout = train_prompts, heldout
+        self.pipeline = pipeline
+        if state.source:
+            pipeline.source = state.source
+        state.source = pipeline.source
         self.telemetry = telemetry
         self.on_step = on_step  # callback(controller) after each learner step: eval, checkpoint
         rt = cfg.runtime
@@ -76,40 +81,49 @@ class Controller:
         self.recovery = Recovery(handles, rt.rpc_timeout_s, rt.max_actor_restarts, telemetry)
         self.recovery.ref_version = state.ref_version
         self.buffer_size = self.buffer("size")
-        self.samples_per_prompt = getattr(cfg.algorithm, "samples_per_prompt", rt.samples_per_prompt)
-        self.sampling = dict(max_new_tokens=cfg.generation.max_new_tokens, temperature=cfg.generation.temperature,
-                             top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
         self.order = self._shuffled(state.epoch)
 
-    # -- prompts ---------------------------------------------------------------------------------
+    # -- prompts or dataset rows -----------------------------------------------------------------
     def _shuffled(self, epoch: int) -> list[int]:
-        order = list(range(len(self.train_prompts)))
-        random.Random(f"{self.cfg.runtime.seed}:{epoch}").shuffle(order)
+        order = list(range(len(self.pipeline.items())))
+        random.Random(f"{self.cfg.runtime.seed}:{self.pipeline.source}:{epoch}").shuffle(order)
         return order
 
-    def _next_prompts(self, n: int) -> list[dict]:
-        out = []
+    def _next_items(self, n: int) -> list:
+        items, out = self.pipeline.items(), []
         while len(out) < n:
             if self.state.cursor >= len(self.order):
                 self.state.epoch += 1
                 self.state.cursor = 0
                 self.order = self._shuffled(self.state.epoch)
-            out.append(self.train_prompts[self.order[self.state.cursor]])
+            out.append(items[self.order[self.state.cursor]])
             self.state.cursor += 1
         return out
 
+    def switch_source(self, source: str) -> None:
+        """Draw later rounds from `source` (the boundary probe's decision), from a fresh shuffle."""
+        if source != self.pipeline.source:
+            self.pipeline.source = self.state.source = source
+            self.state.cursor, self.state.epoch = 0, 0
+            self.order = self._shuffled(0)
+
     # -- launching work --------------------------------------------------------------------------
+    def _trained_at(self) -> int:
+        """Samples started now are trained at the learner's next free version at the earliest."""
+        return self.state.version + (1 if self.learner_refs is not None else 0)
+
     def _admitted(self, g: int) -> bool:
         rt = self.cfg.runtime
-        if self.gen_busy[g] or self.syncing[g]:
-            return False
-        # Samples started now are trained at the learner's next free version at the earliest.
-        trained_at = self.state.version + (1 if self.learner_refs is not None else 0)
-        if trained_at - self.gen_version[g] > rt.max_staleness:
-            return False
-        # Back-pressure: sync mode generates exactly what the next step needs (deterministic, no waste);
+        if self.pipeline.online:
+            if self.gen_busy[g] or self.syncing[g]:
+                return False
+            if self._trained_at() - self.gen_version[g] > rt.max_staleness:
+                return False
+        elif g > 0:
+            return False  # dataset rounds need no generator: one loader slot
+        # Back-pressure: sync mode prepares exactly what the next step needs (deterministic, no waste);
         # async mode keeps up to two batches ahead so the learner never waits on a fresh round.
-        expected = self.buffer_size + self.rollouts_in_flight * rt.prompts_per_step
+        expected = self.buffer_size + self.rollouts_in_flight * self.pipeline.examples_per_round()
         ahead = 1 if rt.max_staleness == 0 else 2
         return expected < ahead * rt.train_batch_size
 
@@ -120,20 +134,18 @@ class Controller:
 
     def _launch_rollout(self, g: int, round_spec: tuple | None = None) -> None:
         rt = self.cfg.runtime
-        gen = self.h.generators[g]
         if round_spec is None:
-            round_spec = (self._next_prompts(rt.prompts_per_step), self.state.round_id)
+            round_spec = (self._next_items(rt.prompts_per_step), self.state.round_id, self._trained_at())
             self.state.round_id += 1
-        prompts, round_id = round_spec
-        samples = gen.generate.remote(prompts, self.samples_per_prompt, self.sampling, rt.seed * 1_000_003 + round_id)
-        rewards = self.h.reward.score.remote(samples)
-        annotated = self.h.reference.annotate.remote(samples, rewards)
+        items, round_id, version = round_spec
+        generation, annotated = self.pipeline.launch(self.h, g, items, round_id, version)
         now = time.monotonic()
-        self.pending[samples] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g,
-                                         started=now, round=round_spec)
+        if generation is not None:
+            self.pending[generation] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g,
+                                                started=now, round=round_spec)
+            self.gen_busy[g] = True
         self.pending[annotated] = _Pending("rollout", now + 3 * rt.rpc_timeout_s,
                                            f"scoring round {round_id} (reward + reference)", g, round=round_spec)
-        self.gen_busy[g] = True
         self.rollouts_in_flight += 1
 
     def _launch_sync(self) -> None:
@@ -183,9 +195,9 @@ class Controller:
             self._reissue(item)
             return
         self.rollouts_in_flight -= 1
-        examples, dropped, evicted = pair_examples(samples, self.state.ref_version)
+        examples, dropped, evicted = self.pipeline.build(samples, self.state.ref_version)
         self.buffer_size = self.buffer("ingest", [s["sample_id"] for s in samples], examples, dropped, evicted)
-        self.telemetry.on_rollout(samples)
+        self.telemetry.on_rollout(samples, self.pipeline.round_metrics(samples))
 
     def _reissue(self, item: _Pending) -> None:
         """An actor in the round's chain crashed: restore the restarted actors, then run the round again."""
@@ -230,6 +242,10 @@ class Controller:
                     step_started = time.monotonic()
                     self.learner_deadline = step_started + rt.rpc_timeout_s
             if not self.pending and self.learner_refs is None:
+                for g in range(self.n_gen):  # `take` refreshed the buffer size (e.g. after an eviction)
+                    if self._admitted(g):
+                        self._launch_rollout(g)
+            if not self.pending and self.learner_refs is None:
                 raise RuntimeError("the pipeline is idle with nothing to train: no generator is admitted "
                                    "and the buffer holds too few examples (check batch sizes and staleness)")
             ready = self._wait(self.learner_refs[:1] if self.learner_refs else [])
@@ -241,7 +257,8 @@ class Controller:
                     self.state.version += 1
                     self.telemetry.on_step(metrics, time.monotonic() - step_started)
                     self._buckets = None
-                    self._launch_sync()
+                    if self.pipeline.online:
+                        self._launch_sync()
                     if self.on_step is not None:
                         self.on_step(self)
                     self.telemetry.log_step(self.state.version, self.buffer("stats"))
@@ -282,6 +299,8 @@ class Controller:
 
     def wait_for_generator(self, g: int, version: int) -> None:
         """Block until generator g holds `version` (used before evaluating it)."""
+        if self.gen_version[g] < version and not any(self.syncing):
+            self._launch_sync()  # offline runs push weights only when a generator needs them
         while self.gen_version[g] < version:
             for ref in self._wait([]):
                 self._dispatch(ref)

@@ -28,7 +28,9 @@ def role_bundles(cfg: RunConfig) -> dict[str, list[dict[str, float]]]:
             out["GPU"] = gpus
         return out
 
+    reviser = cfg.algorithm.name == "realign"  # ReAlign serves revisions from a frozen reviser
     return {
+        "reviser": [bundle(r.server_cpus, r.server_gpus, "reviser")] if reviser else [],
         "generator": [bundle(r.generator_cpus, r.generator_gpus, "generator")] * r.num_generators,
         "learner": [bundle(r.learner_cpus, r.learner_gpus, "learner")] * r.num_learners,
         "reference": [bundle(r.server_cpus, r.server_gpus, "reference")],

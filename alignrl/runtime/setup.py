@@ -12,10 +12,12 @@ from transformers import AutoTokenizer
 from actors.generator import GeneratorActor
 from actors.reference import ReferenceActor
 from actors.replay_buffer import ReplayBufferActor
+from actors.reviser import ReviserActor
 from actors.reward import RewardActor
 from alignrl.buffer import write_state
 from alignrl.config.schema import RunConfig
 from alignrl.models.policy import policy_from_config
+from alignrl.models.reviser import train_reviser
 from alignrl.models.sft import run_sft
 from alignrl.models.tiny import save_model_dir
 from alignrl.runtime.checkpoint import atomic_checkpoint, config_fingerprint, step_dir, write_json
@@ -52,8 +54,25 @@ def initial_policy(cfg: RunConfig, out: Path):
     return policy_dir, AutoTokenizer.from_pretrained(policy_dir)
 
 
+def reviser_model(cfg: RunConfig, out: Path, policy_dir: Path) -> Path:
+    """ReAlign's reviser: the configured one, or one trained from the initial policy (cached by config)."""
+    params = cfg.algorithm.reviser
+    if params.path is not None:
+        return Path(params.path)
+    root = out / "reviser"
+    stamp, model_dir = root / "fingerprint", root / "model"
+    key = _fingerprint(cfg, ("model", "data", "sft")) + json.dumps(params.model_dump(mode="json"), sort_keys=True)
+    if not (model_dir.is_dir() and stamp.is_file() and stamp.read_text() == key):
+        result = train_reviser(cfg, policy_dir, root)
+        print(f"reviser: held-out drafts {result.draft_reward:.3f} -> revisions {result.revision_reward:.3f} "
+              f"(win rate {result.revision_win_rate:.2f}) in {result.seconds:.1f}s")
+        stamp.write_text(key)
+    return model_dir
+
+
 def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Path | None,
-                 schema: pa.Schema, version: int = 0, ref_version: int = 0, out: Path | None = None) -> Handles:
+                 schema: pa.Schema, version: int = 0, ref_version: int = 0, out: Path | None = None,
+                 reviser_dir: Path | None = None) -> Handles:
     """Named actors `<role>-<i>` in the run's namespace, with the resources the config asks for.
 
     Generators, reward, reference and buffer restart after a crash (`runtime.max_actor_restarts`);
@@ -83,15 +102,22 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
             i, cfg.generation.backend, start_dir, cfg.model.dtype, rt.seed, threads(r.generator_cpus), version))
         for i in range(r.num_generators)
     ]
+    reviser = None
+    if reviser_dir is not None:
+        reviser = session.track(ReviserActor.options(
+            name="reviser-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reviser")).remote(
+            cfg.generation.backend, str(reviser_dir), cfg.model.dtype, cfg.algorithm.reviser.template, rt.seed,
+            threads(r.server_cpus)))
     learner_strategy = "SPREAD" if r.where("learner").strategy == "spread" else "PACK"
     learners = LearnerGroup(role_bundles(cfg)["learner"], rt.rpc_timeout_s, ns, rt.setup_timeout_s, learner_strategy)
     session.groups.append(learners)
     # Wait for every server to finish loading, so start-up never eats into a call's timeout.
     for what, ref in [("replay-buffer-0", buffer.size.remote()), ("reward-0", reward.ping.remote()),
                       ("reference-0", reference.get_version.remote())] + [
-                         (f"generator-{i}", g.stats.remote()) for i, g in enumerate(generators)]:
+                         (f"generator-{i}", g.stats.remote()) for i, g in enumerate(generators)] + (
+                         [("reviser-0", reviser.stats.remote())] if reviser is not None else []):
         call(ref, rt.setup_timeout_s, f"start-up of {what}")
-    return Handles(generators, reward, reference, buffer, learners)
+    return Handles(generators, reward, reference, buffer, learners, reviser)
 
 
 def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Controller, handles: Handles) -> Path:

@@ -21,17 +21,20 @@ class Telemetry:
         self.sync_seconds = 0.0
         self.export_seconds = 0.0
         self.rollout_rewards: list[float] = []
+        self.round_metrics: dict[str, list[float]] = {}  # algorithm diagnostics of the rounds since the last step
         self.learner_metrics: dict = {}
         self.last_loss = float("nan")
         self.total_tokens = 0
         self.total_learner_seconds = 0.0
         self.faults: Counter[str] = Counter()  # cumulative: retried calls across restarts, re-issued rounds
 
-    def on_rollout(self, samples: list[dict]) -> None:
+    def on_rollout(self, samples: list[dict], round_metrics: dict | None = None) -> None:
+        for key, value in (round_metrics or {}).items():
+            self.round_metrics.setdefault(key, []).append(value)
         tokens = sum(len(s["response_token_ids"]) for s in samples)
         self.gen_tokens += tokens
         self.total_tokens += tokens
-        self.rollout_rewards.extend(s["reward"] for s in samples)
+        self.rollout_rewards.extend(s["reward"] for s in samples if s.get("reward") is not None)
 
     def on_generation(self, seconds: float) -> None:
         self.gen_busy += seconds
@@ -66,6 +69,8 @@ class Telemetry:
                     "faults/reissued_rounds": self.faults["faults/reissued_rounds"]})
         if self.rollout_rewards:
             row["rollout/reward_mean"] = sum(self.rollout_rewards) / len(self.rollout_rewards)
+        row.update({key: sum(values) / len(values) for key, values in self.round_metrics.items()})
+        self.round_metrics = {}
         self.sink.log(step, row)
         self.window_start, self.paused = time.monotonic(), 0.0
         self.gen_tokens, self.gen_busy, self.learner_busy, self.sync_seconds = 0, 0.0, 0.0, 0.0

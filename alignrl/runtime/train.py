@@ -9,21 +9,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from alignrl.algorithms import get_algorithm
 from alignrl.buffer import read_state
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
-from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
+from alignrl.data.offline import load_offline_pairs
 from alignrl.metrics import MetricsSink
 from alignrl.models.sft import splits_from_config
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
 from alignrl.runtime.calls import call
+from alignrl.runtime.boundary_probe import BoundaryProbe
 from alignrl.runtime.controller import Controller, ControllerState, Handles
+from alignrl.runtime.pipelines import Pipeline, data_source
 from alignrl.runtime.recovery import actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
-from alignrl.runtime.setup import initial_policy, place_actors, save_checkpoint
+from alignrl.runtime.setup import initial_policy, place_actors, reviser_model, save_checkpoint
 from alignrl.runtime.telemetry import Telemetry
 
 
@@ -75,10 +76,6 @@ class Evaluator:
 
 def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                  ray_address: str | None = None) -> TrainResult:
-    spec = get_algorithm(cfg.algorithm.name)
-    if spec.kind != "pairwise" or not spec.online:
-        raise NotImplementedError(f"the online runtime trains online pairwise algorithms for now; "
-                                  f"{cfg.algorithm.name!r} is {spec.kind}, {'online' if spec.online else 'offline'}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg_json = cfg.model_dump(mode="json", by_alias=True)
@@ -91,11 +88,18 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     splits = splits_from_config(cfg)
     train_prompts = _encode_prompts(cfg, tokenizer, splits.train)
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
+    boundary = getattr(cfg.algorithm, "boundary", None)
+    probing = boundary is not None and boundary.enabled
+    needs_pairs = data_source(cfg) == "offline" or cfg.algorithm.name == "simplemix" or probing
+    strong = any(f.startswith("S-") for f in getattr(cfg.algorithm, "formats", []))
+    pairs = load_offline_pairs(cfg, tokenizer) if needs_pairs or strong else None
+    pipeline = Pipeline(cfg, train_prompts, pairs)
+    reviser_dir = reviser_model(cfg, out, policy_dir) if cfg.algorithm.name == "realign" else None
 
     with RaySession(cfg, ray_address) as session:
         shutil.rmtree(out / "buffer_state", ignore_errors=True)  # a crash-restart snapshot of an earlier run
-        handles = place_actors(cfg, session, policy_dir, ckpt, PAIR_EXAMPLE_SCHEMA, state.version,
-                               state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out)
+        handles = place_actors(cfg, session, policy_dir, ckpt, pipeline.schema, state.version,
+                               state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, reviser_dir)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
         if cfg.runtime.weight_sync == "broadcast":
             handles.learners.init_broadcast(handles.generators)
@@ -106,6 +110,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
         evaluate = Evaluator(cfg, handles, heldout)
+        probe = BoundaryProbe(cfg, handles, tokenizer, sink) if probing else None
         if ckpt is None:
             before = evaluate(None, 0)
             state.history.append([0, before])
@@ -118,8 +123,8 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             algo = cfg.algorithm
             if getattr(algo, "reset_reference", False) and version % algo.steps_per_iteration == 0:
                 controller.reset_reference(version)
-                call(handles.buffer.evict_where.remote("ref_version", version), cfg.runtime.rpc_timeout_s,
-                     "replay-buffer-0 eviction")
+            if probe is not None and version % algo.steps_per_iteration == 0 and version < cfg.runtime.total_steps:
+                controller.switch_source(probe(controller, version))
             if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:
                 reward = evaluate(controller, version)
                 controller.state.history.append([version, reward])
@@ -130,7 +135,9 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                 save_checkpoint(cfg, cfg_json, out, controller, handles)
             telemetry.pause(time.monotonic() - paused)
 
-        controller = Controller(cfg, handles, train_prompts, heldout, telemetry, state, on_step=after_step)
+        controller = Controller(cfg, handles, pipeline, telemetry, state, on_step=after_step)
+        if probe is not None and ckpt is None:
+            controller.switch_source(probe(controller, 0))
         with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
             if state.history:
                 progress.set_reward(state.history[-1][1])

@@ -1,6 +1,6 @@
 import math
 
-from alignrl.metrics import MetricsSink, read_metrics, redact
+from alignrl.metrics import MetricsSink, read_metrics, redact, redact_text
 
 
 def test_jsonl_sink(tmp_path):
@@ -14,3 +14,12 @@ def test_jsonl_sink(tmp_path):
 def test_redaction():
     assert redact({"wandb": {"api_key": "abc", "project": "p"}, "token": "t"}) == {
         "wandb": {"api_key": "***", "project": "p"}, "token": "***"}
+
+
+def test_log_lines_never_show_secrets(monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789abcdef0123")
+    line = "wandb: login with 0123456789abcdef0123; retry api_key=sk-live-42 token: abc.def password='hunter22'"
+    out = redact_text(line)
+    for secret in ("0123456789abcdef0123", "sk-live-42", "abc.def", "hunter22"):
+        assert secret not in out
+    assert out.startswith("wandb: login with ***") and redact_text("step 3 loss 0.52") == "step 3 loss 0.52"

@@ -3,6 +3,7 @@ import pytest
 from alignrl.algorithms import ALGORITHMS
 from alignrl.config import ConfigError, RunConfig, dump_config, load_config, load_config_dict
 from alignrl.config.loader import describe_fields, parse_override
+from alignrl.config.reward_model import RewardModelConfig
 
 
 def _write(tmp_path, text):
@@ -18,11 +19,29 @@ def test_defaults_are_valid():
 
 
 def test_every_shipped_config_validates(repo_root):
-    # cluster.*.yaml are Ray cluster-launcher configs, checked in tests/launch/test_cluster_configs.py.
-    configs = sorted(p for p in (repo_root / "configs").glob("*.yaml") if not p.name.startswith("cluster."))
+    # cluster.*.yaml are Ray cluster-launcher configs, checked in tests/launch/test_cluster_configs.py;
+    # rm.*.yaml are reward-model configs.
+    configs = sorted(p for p in (repo_root / "configs").glob("*.yaml") if not p.name.startswith(("cluster.", "rm.")))
     assert configs
     for path in configs:
         load_config(path)
+    for path in (repo_root / "configs").glob("rm.*.yaml"):
+        load_config(path, model=RewardModelConfig)
+
+
+def test_every_algorithm_ships_a_config_that_selects_it(repo_root):
+    for name in ALGORITHMS:
+        assert load_config(repo_root / "configs" / f"{name}.yaml").algorithm.name == name
+
+
+def test_extends_merges_sections_and_replaces_another_algorithms_block(tmp_path):
+    (tmp_path / "base.yaml").write_text("algorithm: {name: dpo, beta: 0.3}\nruntime: {total_steps: 7, seed: 3}\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nalgorithm: {name: ipo}\nruntime: {seed: 5}\n")
+    cfg = load_config(tmp_path / "child.yaml")
+    assert cfg.algorithm.name == "ipo" and cfg.runtime.total_steps == 7 and cfg.runtime.seed == 5
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(ConfigError, match="extends itself"):
+        load_config(tmp_path / "loop.yaml")
 
 
 def test_unknown_key_names_the_key_and_file(tmp_path):

@@ -9,10 +9,10 @@ import sys
 import ray
 from ray.cluster_utils import Cluster
 
-from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
 from alignrl.metrics import MetricsSink
 from alignrl.models.sft import splits_from_config
 from alignrl.runtime.controller import Controller, ControllerState
+from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.placement import PlacementError
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.session import RaySession
@@ -38,10 +38,11 @@ def main(policy_dir: str, out: str) -> None:
         policy, tokenizer = initial_policy(cfg, Path(out))
         prompts = _encode_prompts(cfg, tokenizer, splits_from_config(cfg).train)
         with RaySession(cfg) as session:
-            handles = place_actors(cfg, session, policy, None, PAIR_EXAMPLE_SCHEMA)
+            pipeline = Pipeline(cfg, prompts, None)
+            handles = place_actors(cfg, session, policy, None, pipeline.schema)
             handles.learners.setup(cfg.model_dump(mode="json", by_alias=True), str(policy), 2)
             with MetricsSink(out) as sink:
-                controller = Controller(cfg, handles, prompts, [], Telemetry(sink, 1, 16), ControllerState())
+                controller = Controller(cfg, handles, pipeline, Telemetry(sink, 1, 16), ControllerState())
                 controller.run(RunProgress(2, 0, enabled=False))
             report = {
                 "generator": ray.get(handles.generators[0].stats.remote())["node_id"],
@@ -53,7 +54,7 @@ def main(policy_dir: str, out: str) -> None:
         too_big = e2e_config(policy_dir, resources={"placement": {"generator": {"resources": {"tpu_node": 1}}}})
         try:
             with RaySession(too_big) as session:
-                place_actors(too_big, session, policy, None, PAIR_EXAMPLE_SCHEMA)
+                place_actors(too_big, session, policy, None, pipeline.schema)
             report["unsatisfiable"] = "placed?!"
         except PlacementError as err:
             report["unsatisfiable"] = str(err)

