@@ -24,6 +24,7 @@ class RewardModelConfig(StrictModel):
     steps: int = Field(300, ge=1, description="optimizer steps")
     batch_size: int = Field(16, ge=1, description="pairs per step")
     lr: float = Field(3e-5, gt=0, description="peak learning rate")
+    head_lr: float = Field(1e-3, gt=0, description="learning rate of the new classification head (the encoder uses lr)")
     warmup_ratio: float = Field(0.1, ge=0, lt=1, description="share of steps warming up the lr")
     schedule: Literal["cosine", "constant"] = Field("cosine", description="lr schedule after warm-up")
     eval_interval: int = Field(100, ge=1, description="steps between held-out accuracy checks")

@@ -106,6 +106,25 @@ def length_baseline(pairs: list[dict]) -> float:
     return score / len(pairs)
 
 
+def fit_length_weight(pairs: list[dict], steps: int = 200) -> float:
+    """The best w for "reward = w * log(1 + words)" alone: a 1-D Bradley-Terry fit, in milliseconds.
+
+    Starting the length term at its optimum lets the encoder learn what length does not explain.
+    """
+    delta = torch.tensor([length_term(p["chosen"]) - length_term(p["rejected"]) for p in pairs])
+    w = torch.zeros((), requires_grad=True)
+    optimizer = torch.optim.LBFGS([w], lr=1.0, max_iter=steps)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = -F.logsigmoid(w * delta).mean()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(w.detach())
+
+
 def load_reward_model(model_dir: str | Path):
     """(model, tokenizer, max_length, length_weight) of a saved reward model; weights only from safetensors."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -145,8 +164,11 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     # The length weight has its own (larger) lr: a scalar learns nothing at an encoder's lr.
-    length_weight = torch.zeros((), requires_grad=cfg.length_feature)
-    groups = [{"params": model.parameters(), "lr": cfg.lr}]
+    start = fit_length_weight(train) if cfg.length_feature else 0.0
+    length_weight = torch.tensor(start, requires_grad=cfg.length_feature)
+    head = [p for n, p in model.named_parameters() if n.startswith(("classifier", "score"))]  # new, randomly init
+    body = [p for n, p in model.named_parameters() if not n.startswith(("classifier", "score"))]
+    groups = [{"params": body, "lr": cfg.lr}, {"params": head, "lr": cfg.head_lr}]
     if cfg.length_feature:
         groups.append({"params": [length_weight], "lr": cfg.length_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups)

@@ -13,6 +13,10 @@ class WeightSyncError(RuntimeError):
     """A weight sync failed; the message names the generator (or the broadcasting learner)."""
 
 
+class ActorLostError(RuntimeError):
+    """An actor crashed and did not come back (restarts exhausted, or its node is gone); names the actor."""
+
+
 def call(ref, timeout_s: float, what: str):
     """ray.get with a deadline; a late call is a RuntimeTimeout that names it."""
     try:

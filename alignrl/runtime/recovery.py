@@ -12,7 +12,7 @@ import time
 
 import ray
 
-from alignrl.runtime.calls import RuntimeTimeout, call
+from alignrl.runtime.calls import ActorLostError, RuntimeTimeout, call
 
 
 def actor_died(err: BaseException) -> bool:
@@ -39,8 +39,11 @@ class Recovery:
             except RuntimeTimeout:
                 raise
             except Exception as err:  # noqa: BLE001 - only crashes are retried
-                if not actor_died(err) or attempt == self.max_restarts:
+                if not actor_died(err):
                     raise
+                if attempt == self.max_restarts:
+                    raise ActorLostError(f"{what}: the actor did not come back after {self.max_restarts} "
+                                         f"restart(s) (its node may be gone): {type(err).__name__}") from err
                 self.telemetry.faults["faults/actor_restarts"] += 1
                 time.sleep(1.0)
         raise AssertionError("unreachable")

@@ -16,7 +16,7 @@ from alignrl.data.offline import load_offline_pairs
 from alignrl.metrics import MetricsSink
 from alignrl.models.sft import splits_from_config
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
-from alignrl.runtime.calls import call
+from alignrl.runtime.calls import ActorLostError, call
 from alignrl.runtime.boundary_probe import BoundaryProbe
 from alignrl.runtime.controller import Controller, ControllerState, Handles
 from alignrl.runtime.pipelines import Pipeline, data_source
@@ -66,8 +66,11 @@ class Evaluator:
                 rewards = call(self.h.reward.score.remote(samples), timeout, "evaluation (generator-0, then reward-0)")
                 return sum(rewards) / len(rewards)
             except Exception as err:  # noqa: BLE001 - a crash is retried on the restarted actors
-                if not actor_died(err) or attempt == restarts:
+                if not actor_died(err):
                     raise
+                if attempt == restarts:
+                    raise ActorLostError(f"evaluation on generator-0 / reward-0: the actor did not come back after "
+                                         f"{restarts} restart(s) (its node may be gone)") from err
                 if controller is not None:
                     controller.gen_version[0] = controller.recovery.restore_generator(
                         0, controller.state.version, controller.weight_buckets)
