@@ -66,6 +66,9 @@ class Pipeline:
             self.per_prompt = getattr(self.params, "samples_per_prompt", cfg.runtime.samples_per_prompt)
         self.block = getattr(self.params, "micro_batch", 1)
         rt = cfg.runtime
+        if self.spec.name == "simplemix" and self.params.mix != "per_prompt":
+            raise PipelineError("algorithm.mix: the runtime mixes per prompt (per_prompt); union_subsample is "
+                                "for pre-built pair sets (alignrl.algorithms.simplemix.simplemix_pairs)")
         if self.kind == "weighted_sft" and rt.prompts_per_step % self.block:
             raise PipelineError(f"runtime.prompts_per_step {rt.prompts_per_step} must be a multiple of "
                                 f"algorithm.micro_batch {self.block} (VAR blocks never straddle rounds)")
