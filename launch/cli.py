@@ -96,6 +96,16 @@ def cmd_stop(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from alignrl.runtime.bench import run_bench
+
+    out = _out_dir(args, args.config)
+    report = run_bench(args.config, out, args.overrides)
+    print((out / "bench.md").read_text(), end="")
+    print(f"bench: {len(report['runs'])} runs; bench.json, bench.md and plots in {out}")
+    return 0
+
+
 def cmd_algorithms(args) -> int:
     from alignrl.algorithms import ALGORITHMS
 
@@ -164,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id")
     p.add_argument("--address", help=address_help)
     p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("bench", help="offline vs online and sync vs async throughput, side by side (bench.json/md/png)")
+    _add_config_args(p)
+    p.add_argument("--out", help="output directory (default runs/<config stem>)")
+    p.set_defaults(func=cmd_bench)
 
     sub.add_parser("algorithms", help="list the registered algorithms").set_defaults(func=cmd_algorithms)
     sub.add_parser("tasks", help="list the verifiable tasks").set_defaults(func=cmd_tasks)

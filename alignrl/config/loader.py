@@ -80,7 +80,7 @@ def merge_sections(base: dict, override: dict) -> dict:
     return out
 
 
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     """A config file as a dict; `extends: other.yaml` (relative to the file) is merged underneath it."""
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist" + (f" (extended by {seen[-1]})" if seen else ""))
@@ -95,13 +95,13 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    return merge_sections(_read_yaml(path.parent / str(parent), seen + (path.resolve(),)), data)
+    return merge_sections(read_config_mapping(path.parent / str(parent), seen + (path.resolve(),)), data)
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None, model=RunConfig):
     """Read a YAML run config (and what it extends), apply overrides, and validate it before anything starts."""
     path = Path(path)
-    data = apply_overrides(_read_yaml(path), overrides or [])
+    data = apply_overrides(read_config_mapping(path), overrides or [])
     return load_config_dict(data, str(path), model)
 
 

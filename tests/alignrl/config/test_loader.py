@@ -3,6 +3,7 @@ import pytest
 from alignrl.algorithms import ALGORITHMS
 from alignrl.config import ConfigError, RunConfig, dump_config, load_config, load_config_dict
 from alignrl.config.loader import describe_fields, parse_override
+from alignrl.config.bench import BenchConfig
 from alignrl.config.reward_model import RewardModelConfig
 
 
@@ -20,13 +21,16 @@ def test_defaults_are_valid():
 
 def test_every_shipped_config_validates(repo_root):
     # cluster.*.yaml are Ray cluster-launcher configs, checked in tests/launch/test_cluster_configs.py;
-    # rm.*.yaml are reward-model configs.
-    configs = sorted(p for p in (repo_root / "configs").glob("*.yaml") if not p.name.startswith(("cluster.", "rm.")))
+    # rm.*.yaml and bench_*.yaml are reward-model and bench configs.
+    configs = sorted(p for p in (repo_root / "configs").glob("*.yaml")
+                     if not p.name.startswith(("cluster.", "rm.", "bench_")))
     assert configs
     for path in configs:
         load_config(path)
     for path in (repo_root / "configs").glob("rm.*.yaml"):
         load_config(path, model=RewardModelConfig)
+    for path in (repo_root / "configs").glob("bench_*.yaml"):
+        load_config(path, model=BenchConfig)
 
 
 def test_every_algorithm_ships_a_config_that_selects_it(repo_root):
