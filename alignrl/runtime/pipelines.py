@@ -35,6 +35,14 @@ def data_source(cfg: RunConfig) -> str:
     return source
 
 
+def needs_offline_pairs(cfg: RunConfig) -> bool:
+    """Whether rounds read the preference dataset: offline runs, SimpleMix, the boundary probe, ReAlign's S-formats."""
+    params = cfg.algorithm
+    return (data_source(cfg) == "offline" or params.name == "simplemix"
+            or getattr(getattr(params, "boundary", None), "enabled", False)
+            or any(f.startswith("S-") for f in getattr(params, "formats", [])))
+
+
 def uses_reference(cfg: RunConfig) -> bool:
     """Whether the loss reads reference log-probs (no reference calls are made otherwise)."""
     params, spec = cfg.algorithm, get_algorithm(cfg.algorithm.name)
@@ -77,10 +85,8 @@ class Pipeline:
             max_new = min(max_new, self.params.max_completion_length)
         self.sampling = dict(max_new_tokens=max_new, temperature=cfg.generation.temperature,
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
-        if self.source == "offline" or self.spec.name == "simplemix" or getattr(
-                getattr(self.params, "boundary", None), "enabled", False):
-            if not self.offline_pairs:
-                raise PipelineError(f"{self.spec.name} with data.source {self.source} needs offline pairs")
+        if needs_offline_pairs(cfg) and not self.offline_pairs:
+            raise PipelineError(f"{self.spec.name} with data.source {self.source} needs offline pairs")
 
     @property
     def online(self) -> bool:

@@ -19,7 +19,7 @@ from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
 from alignrl.runtime.calls import ActorLostError, call
 from alignrl.runtime.boundary_probe import BoundaryProbe
 from alignrl.runtime.controller import Controller, ControllerState, Handles
-from alignrl.runtime.pipelines import Pipeline, data_source
+from alignrl.runtime.pipelines import Pipeline, needs_offline_pairs
 from alignrl.runtime.recovery import actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
@@ -93,10 +93,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
     boundary = getattr(cfg.algorithm, "boundary", None)
     probing = boundary is not None and boundary.enabled
-    needs_pairs = data_source(cfg) == "offline" or cfg.algorithm.name == "simplemix" or probing
-    strong = any(f.startswith("S-") for f in getattr(cfg.algorithm, "formats", []))
-    pairs = load_offline_pairs(cfg, tokenizer) if needs_pairs or strong else None
-    pipeline = Pipeline(cfg, train_prompts, pairs)
+    pipeline = Pipeline(cfg, train_prompts, load_offline_pairs(cfg, tokenizer) if needs_offline_pairs(cfg) else None)
     reviser_dir = reviser_model(cfg, out, policy_dir) if cfg.algorithm.name == "realign" else None
 
     with RaySession(cfg, ray_address) as session:

@@ -46,3 +46,13 @@ def test_var_rounds_count_blocks():
     pipe = Pipeline(_cfg({"name": "var", "micro_batch": 4}, runtime={"prompts_per_step": 16, "train_batch_size": 4,
                                                                       "micro_batch_size": 2}), [], [PAIR])
     assert pipe.examples_per_round() == 4 and pipe.items() == [PAIR]
+
+
+def test_which_runs_read_the_preference_dataset():
+    from alignrl.runtime.pipelines import needs_offline_pairs
+
+    assert not needs_offline_pairs(_cfg({"name": "iterative_dpo"}))
+    assert needs_offline_pairs(_cfg({"name": "iterative_dpo", "boundary": {"enabled": True}}))
+    assert needs_offline_pairs(_cfg({"name": "realign", "formats": ["P-D", "S-A"]}))
+    assert not needs_offline_pairs(_cfg({"name": "realign"}))
+    assert needs_offline_pairs(_cfg({"name": "simplemix"})) and needs_offline_pairs(_cfg({"name": "var"}))
