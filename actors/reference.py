@@ -31,16 +31,14 @@ class ReferenceActor:
             toks.extend(r.tolist() for r in rows)
         return seqs, toks
 
-    def annotate(self, samples: list[dict], rewards: list[float] | None = None, prompt_logp: bool = False) -> list[dict]:
-        """Attach reference log-probs (with the ref version) to each sample, and the reward when given.
+    def annotate(self, samples: list[dict], prompt_logp: bool = False) -> list[dict]:
+        """Attach reference log-probs (with the ref version) to each sample (rewards come from RewardActor.fill).
 
         `prompt_logp` also attaches log p_ref(x_{>t0} | t0) of each distinct context (RAO).
         """
         seqs, toks = self.logprobs([s["prompt_token_ids"] for s in samples], [s["response_token_ids"] for s in samples])
-        for i, (sample, seq, tok) in enumerate(zip(samples, seqs, toks)):
+        for sample, seq, tok in zip(samples, seqs, toks):
             sample.update(ref_logp_seq=seq, ref_logprobs=tok, ref_version=self.version)
-            if rewards is not None:
-                sample["reward"] = rewards[i]
         if prompt_logp:
             contexts = {tuple(s["prompt_token_ids"]) for s in samples}
             ordered = sorted(contexts)

@@ -128,7 +128,7 @@ class Pipeline:
             return gen_ref, scored if isinstance(scored, ray.ObjectRef) else ray.put(scored)
         if self.kind == "weighted_sft":
             return gen_ref, h.reference.annotate_cross.remote(scored, self.block)
-        return gen_ref, h.reference.annotate.remote(scored, None, self.kind == "pointwise")
+        return gen_ref, h.reference.annotate.remote(scored, self.kind == "pointwise")
 
     def _mix(self, prompts: list[dict], round_id: int, version: int) -> tuple[list[dict], list[dict]]:
         """SimpleMix per_prompt: a seeded coin sends each prompt to generation or to its dataset pair."""
