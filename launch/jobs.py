@@ -6,7 +6,6 @@ import asyncio
 import os
 import shlex
 import time
-from pathlib import Path
 
 from alignrl.metrics import redact_text
 
@@ -20,10 +19,15 @@ TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 def _use_ray_token_auth() -> None:
     """Clusters from Ray 2.59 on require a token: let Ray's client find it where Ray keeps it
     ($RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token). alignrl never reads the token itself."""
-    has_token = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or (
-        Path.home() / ".ray" / "auth_token").is_file()
-    if has_token:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    try:
+        # Ray's own switch also refreshes its cached config: setting the variable alone is not seen by
+        # a process that has already used Ray (e.g. validated a cluster config).
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token auth
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 def job_client(address: str | None):

@@ -113,3 +113,62 @@ def e2e_config(policy_dir, **sections):
             data[key] = {}  # another algorithm: its own parameter block, not the DPO one
         data.setdefault(key, {}).update(value)
     return load_config_dict(data)
+
+
+def e2e_job_file(directory: Path, policy_dir, steps: int) -> str:
+    """The tiny run config written as YAML, as a user passes it to `alignrl submit`."""
+    import yaml
+
+    cfg = e2e_config(policy_dir, runtime={"total_steps": steps})
+    path = directory / f"job-{steps}.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json", by_alias=True)))
+    return str(path)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def agent_port_flags() -> list[str]:
+    """`ray start` flags giving a second head its own agent ports: the session's cluster may hold the defaults."""
+    flags = ("dashboard-agent-listen-port", "dashboard-agent-grpc-port", "runtime-env-agent-port",
+             "metrics-export-port", "ray-client-server-port")
+    return [f"--{flag}={free_port()}" for flag in flags]
+
+
+def wait_for_job_server(address: str, process, timeout_s: float) -> None:
+    """Poll Ray's job server at `address` until it answers; raise if `process` dies or time runs out."""
+    import time
+
+    from launch import jobs
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            jobs.list_jobs(address)
+            return
+        except Exception:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise
+            time.sleep(1.0)
+
+
+def submit_tiny_job(address: str, policy_dir, tmp_path: Path, capsys) -> tuple[str, str]:
+    """`alignrl submit` a 3-step run to `address` and check it succeeded; (job id, what it printed).
+
+    Run from the checkout: the job's working_dir is the current directory, as for a user."""
+    from launch.cli import main
+
+    out = tmp_path / "out"
+    code = main(["submit", e2e_job_file(tmp_path, policy_dir, 3), "--address", address, "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-3000:]
+    job_id = printed.split("submitted job ", 1)[1].split()[0]
+    assert "iterative_dpo: held-out reward" in printed and f"job {job_id}: SUCCEEDED" in printed
+    assert (out / "metrics.jsonl").is_file() and (out / "checkpoints" / "step_000003").is_dir()
+    return job_id, printed

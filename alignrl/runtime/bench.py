@@ -1,4 +1,6 @@
-"""`alignrl bench`: offline vs online DPO and sync vs async, measured side by side in one process.
+"""`alignrl bench`: offline vs online DPO and sync vs async, measured side by side in one process,
+then the bare DeepSpeed floor (bench_floor), TRL on the same setup (bench_trl) and weight sync
+against model size (bench_sync).
 
 Every run is a real `run_training` (same model, task, batch and loss) on one shared Ray
 session; figures come from each run's metrics.jsonl, skipping the first step (start-up).
@@ -17,10 +19,17 @@ from alignrl.config import load_config_dict
 from alignrl.config.bench import BenchConfig
 from alignrl.config.loader import load_config, merge_sections, read_config_mapping
 from alignrl.metrics import MetricsSink, read_metrics
+from alignrl.runtime.bench_floor import run_floor
 from alignrl.runtime.bench_report import write_plots, write_table
+from alignrl.runtime.bench_sync import measure_weight_sync
+from alignrl.runtime.bench_trl import compare, require_trl
 from alignrl.runtime.session import RaySession
 from alignrl.runtime.setup import initial_policy
 from alignrl.runtime.train import run_training
+
+# Measured runs keep W&B and progress bars off (W&B's writer process would share the cores with the run);
+# the bench logs its own figures to W&B once, in the base config's mode.
+MEASURED_LOGGING = {"wandb_mode": "disabled", "progress": False}
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -66,7 +75,7 @@ def _run_config(base: dict, bench: BenchConfig, name: str, source: str, stalenes
         "runtime": {"total_steps": bench.steps, "max_staleness": staleness, "async": staleness > 0},
         "eval": {"interval": bench.eval_interval, "num_prompts": bench.eval_prompts},
         "checkpoint": {"interval": 0, "keep_last": 1},
-        "logging": {"run_name": name, "progress": False},
+        "logging": MEASURED_LOGGING | {"run_name": name},
     }
     return load_config_dict(merge_sections(base, sections), f"bench run {name}")
 
@@ -74,34 +83,55 @@ def _run_config(base: dict, bench: BenchConfig, name: str, source: str, stalenes
 def run_bench(config_path: str | Path, out_dir: str | Path, overrides: list[str] | None = None) -> dict:
     config_path = Path(config_path)
     bench = load_config(config_path, overrides, model=BenchConfig)
-    base = read_config_mapping(config_path.parent / bench.base)
+    base = merge_sections(read_config_mapping(config_path.parent / bench.base), bench.base_overrides)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plan = [("offline", "offline", 1)] + [(f"online_s{s}", "online", s) for s in bench.staleness]
     if 1 not in bench.staleness:
         plan.append(("online_s1", "online", 1))
+    if bench.trl:
+        require_trl()  # before minutes of runs, not after
     runs: dict[str, dict] = {}
+    configs, extra = {}, {}
     first = _run_config(base, bench, plan[0][0], plan[0][1], plan[0][2])
     policy_dir, _ = initial_policy(first, out)  # one starting policy (and SFT warm-up) for every run
     base = merge_sections(base, {"model": {"path": str(policy_dir)}})
     with RaySession(first):  # one Ray for every run: start-up is paid once and never measured
         for name, source, staleness in plan:
-            cfg = _run_config(base, bench, name, source, staleness)
+            cfg = configs[name] = _run_config(base, bench, name, source, staleness)
             result = run_training(cfg, out / "runs" / name)
             runs[name] = {"source": source, "max_staleness": staleness,
                           **run_figures(out / "runs" / name, cfg.runtime.train_batch_size, result)}
+        if bench.trl:  # alternating repeats, alignrl first, in the same session
+            extra["trl"] = {kind: compare(base, str(policy_dir), kind, bench.trl_steps, bench.trl_prompts,
+                                          bench.group_size, bench.trl_repeats, out / "trl")
+                            for kind in ("grpo", "online_dpo")}
+        if bench.sync_hidden_sizes:
+            extra["weight_sync"] = measure_weight_sync(base, bench.sync_hidden_sizes, bench.sync_repeats,
+                                                       out / "sync_models")
     ratios = {"online_over_offline_samples_ratio": runs["online_s1"]["samples_per_s"] / runs["offline"]["samples_per_s"]}
     if "online_s0" in runs:
         sync = runs["online_s0"]["step_seconds"]
         for s in bench.staleness:
             if s > 0:
                 ratios[f"async_s{s}_over_sync_steps_ratio"] = sync / runs[f"online_s{s}"]["step_seconds"]
-    report = {"config": bench.model_dump(mode="json"), "base": yaml.safe_dump(base)[:4000], "runs": runs, **ratios}
+    if bench.floor:
+        # The same learner work with no runtime around it: what the offline run would cost bare.
+        floor = extra["floor"] = run_floor(configs["offline"], str(policy_dir), bench.steps)
+        ratios["runtime_overhead_ratio"] = runs["offline"]["step_seconds"] / floor["step_seconds"] - 1.0
+    for kind, result in extra.get("trl", {}).items():
+        ratios[f"alignrl_over_trl_{kind}_ratio"] = result["ratio"]
+    report = {"config": bench.model_dump(mode="json"), **extra, "base": yaml.safe_dump(base)[:4000], "runs": runs, **ratios}
     (out / "bench.json").write_text(json.dumps(report, indent=2))
-    write_table(out / "bench.md", runs, ratios)
-    write_plots(out, runs)
+    write_table(out / "bench.md", runs, ratios, extra)
+    write_plots(out, runs, extra)
     base_cfg = load_config_dict(base, str(config_path.parent / bench.base))
     with MetricsSink(out, base_cfg.logging.wandb_mode, base_cfg.logging.project, "bench", report["config"]) as sink:
-        sink.log(0, {**ratios, **{f"{name}/{k}": v for name, run in runs.items() for k, v in run.items()
-                                  if isinstance(v, (int, float))}})
+        figures = {f"{name}/{k}": v for name, run in runs.items() for k, v in run.items() if isinstance(v, (int, float))}
+        figures.update({f"trl/{kind}/{k}": v for kind, r in extra.get("trl", {}).items() for k, v in r.items()
+                        if isinstance(v, (int, float))})
+        figures.update({f"weight_sync/hidden{row['hidden_size']}/{k}": v for row in extra.get("weight_sync", [])
+                        for k, v in row.items() if isinstance(v, (int, float))})
+        figures.update({f"floor/{k}": v for k, v in extra.get("floor", {}).items() if isinstance(v, (int, float))})
+        sink.log(0, {**ratios, **figures})
     return report

@@ -74,6 +74,22 @@ def test_state_round_trip_requeues_in_flight():
     assert again.queue.num_rows == 3 and again.stats()["buffer/lost"] == 0
 
 
+def test_take_and_release_leave_the_snapshot_unchanged():
+    """Why the buffer actor writes no snapshot for them: a restore sees the same buffer either way."""
+    def restored(state: dict) -> tuple:
+        again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+        again.load_state(state)
+        return again.queue.to_pylist(), again.sample_state, again.stats()
+
+    buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+    _ingest(buf, 0, 3, "t")
+    before = restored(buf.state())
+    token = buf.take(2, 0)["batch_token"][0].as_py()
+    assert restored(buf.state()) == before
+    buf.release(token)
+    assert restored(buf.state()) == before
+
+
 def test_ref_version_eviction():
     buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=5)
     buf.admit(["a", "b"])

@@ -2,7 +2,7 @@ import pytest
 
 from alignrl.algorithms import ALGORITHMS
 from alignrl.config import ConfigError, RunConfig, dump_config, load_config, load_config_dict
-from alignrl.config.loader import describe_fields, parse_override
+from alignrl.config.loader import describe_fields, merge_sections, parse_override, read_config_mapping
 from alignrl.config.bench import BenchConfig
 from alignrl.config.reward_model import RewardModelConfig
 
@@ -30,7 +30,9 @@ def test_every_shipped_config_validates(repo_root):
     for path in (repo_root / "configs").glob("rm.*.yaml"):
         load_config(path, model=RewardModelConfig)
     for path in (repo_root / "configs").glob("bench_*.yaml"):
-        load_config(path, model=BenchConfig)
+        bench = load_config(path, model=BenchConfig)
+        # The bench's base with its overrides must be a valid run config too (the GPU layout, say).
+        load_config_dict(merge_sections(read_config_mapping(path.parent / bench.base), bench.base_overrides))
 
 
 def test_every_algorithm_ships_a_config_that_selects_it(repo_root):
