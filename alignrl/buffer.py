@@ -36,6 +36,7 @@ class ReplayBuffer:
         self.sample_state: dict[str, str] = {}
         self.duplicated = 0
         self.trained_staleness: Counter[int] = Counter()
+        self.trained_prompts: Counter[str] = Counter()  # examples trained per prompt id (bounded by the prompt set)
 
     # -- admission -------------------------------------------------------------------------------
     def admit(self, sample_ids: list[str]) -> None:
@@ -107,6 +108,8 @@ class ReplayBuffer:
                 return  # a retried commit that was already applied
         for version in batch["policy_version"].to_pylist():
             self.trained_staleness[learner_version - version] += 1
+        if "prompt_id" in batch.column_names:
+            self.trained_prompts.update(batch["prompt_id"].to_pylist())
         self._mark_rows(batch, TRAINED)
 
     def release(self, token: str) -> None:
@@ -158,7 +161,7 @@ class ReplayBuffer:
             writer.write_table(queue)
         states = {sid: (QUEUED if s == IN_FLIGHT else s) for sid, s in self.sample_state.items()}
         return {"queue": sink.getvalue(), "sample_state": states, "duplicated": self.duplicated,
-                "trained_staleness": dict(self.trained_staleness)}
+                "trained_staleness": dict(self.trained_staleness), "trained_prompts": dict(self.trained_prompts)}
 
     def load_state(self, state: dict) -> None:
         self.queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
@@ -166,6 +169,7 @@ class ReplayBuffer:
         self.sample_state = dict(state["sample_state"])
         self.duplicated = int(state["duplicated"])
         self.trained_staleness = Counter({int(k): v for k, v in state["trained_staleness"].items()})
+        self.trained_prompts = Counter(state.get("trained_prompts", {}))  # absent in older checkpoints
 
 
 # -- on-disk form: used by checkpoints and by the buffer actor's crash snapshots ----------------------

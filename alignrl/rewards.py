@@ -1,4 +1,5 @@
-"""Reward backends: a `module:function` verifier, an HF sequence classifier, or an HTTP endpoint.
+"""Reward kinds, registered by name (`reward.kind`): a `module:function` verifier, an HF sequence
+classifier, or an HTTP endpoint. Plug-ins register more with `register_reward_kind`.
 
 Every reward is checked: NaN, inf, a non-number or an exception is an error that names the
 sample and the backend, never a silent zero.
@@ -13,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from collections.abc import Callable
+
+from alignrl.registry import Registry
 
 
 class RewardError(RuntimeError):
@@ -106,15 +109,40 @@ class HTTPReward:
         return [check_reward(v, sid, f"reward endpoint {self.url}") for v, sid in zip(rewards, sample_ids)]
 
 
-def make_reward(kind: str, function: str | None, model: str | None, url: str | None, timeout_s: float):
-    if kind == "function":
-        return FunctionReward(function or "alignrl.tasks:verify")
-    if kind == "classifier":
-        if not model:
-            raise ValueError("reward.kind=classifier needs reward.model")
-        return ClassifierReward(model)
-    if kind == "http":
-        if not url:
-            raise ValueError("reward.kind=http needs reward.url")
-        return HTTPReward(url, timeout_s)
-    raise ValueError(f"unknown reward kind {kind!r}")
+def _function(settings: dict) -> FunctionReward:
+    return FunctionReward(settings.get("function") or "alignrl.tasks:verify")
+
+
+def _classifier(settings: dict) -> ClassifierReward:
+    if not settings.get("model"):
+        raise ValueError("reward.kind=classifier needs reward.model")
+    return ClassifierReward(settings["model"])
+
+
+def _http(settings: dict) -> HTTPReward:
+    if not settings.get("url"):
+        raise ValueError("reward.kind=http needs reward.url")
+    return HTTPReward(settings["url"], settings.get("timeout_s", 30.0))
+
+
+# factory(settings: the `reward` config block as a dict) -> a backend with score(prompts, responses, sample_ids)
+REWARD_KINDS: Registry[Callable[[dict], object]] = Registry("reward kind",
+                                                            "register one with alignrl.rewards.register_reward_kind")
+
+
+def register_reward_kind(name: str, factory: Callable[[dict], object]) -> Callable[[dict], object]:
+    return REWARD_KINDS.register(name, factory)
+
+
+for _name, _factory in (("function", _function), ("classifier", _classifier), ("http", _http)):
+    register_reward_kind(_name, _factory)
+
+
+def make_reward(kind: str, function: str | None = None, model: str | None = None, url: str | None = None,
+                timeout_s: float = 30.0):
+    settings = {"kind": kind, "function": function, "model": model, "url": url, "timeout_s": timeout_s}
+    try:
+        factory = REWARD_KINDS.get(kind)
+    except KeyError as err:
+        raise ValueError(err.args[0]) from None
+    return factory(settings)

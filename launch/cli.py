@@ -9,7 +9,7 @@ from pathlib import Path
 from alignrl.config import ConfigError, dump_config, load_config
 from alignrl.data.readers import DataError
 from alignrl.metrics import redact_text
-from launch import rm_cli
+from alignrl.launch import rm_cli
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -58,7 +58,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_submit(args) -> int:
-    from launch import jobs
+    from alignrl.launch import jobs
 
     load_config(args.config, args.overrides)  # fail here, not on the cluster, on a bad config
     job_id = jobs.submit(args.config, args.overrides, args.address, args.out)
@@ -71,7 +71,7 @@ def cmd_submit(args) -> int:
 
 
 def cmd_jobs(args) -> int:
-    from launch import jobs
+    from alignrl.launch import jobs
 
     for job in jobs.list_jobs(args.address):
         print(f"{job['job_id']:28s} {job['status']:10s} {job['entrypoint']}")
@@ -79,7 +79,7 @@ def cmd_jobs(args) -> int:
 
 
 def cmd_logs(args) -> int:
-    from launch import jobs
+    from alignrl.launch import jobs
 
     if args.follow:
         jobs.follow(args.job_id, args.address)
@@ -89,7 +89,7 @@ def cmd_logs(args) -> int:
 
 
 def cmd_stop(args) -> int:
-    from launch import jobs
+    from alignrl.launch import jobs
 
     jobs.stop(args.job_id, args.address)
     print(f"job {args.job_id}: {jobs.wait(args.job_id, args.address, timeout_s=60)}")
@@ -97,7 +97,7 @@ def cmd_stop(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from alignrl.runtime.bench import run_bench
+    from alignrl.bench.run import run_bench
 
     out = _out_dir(args, args.config)
     report = run_bench(args.config, out, args.overrides)
@@ -110,8 +110,8 @@ def cmd_algorithms(args) -> int:
     from alignrl.algorithms import ALGORITHMS
 
     for name, spec in sorted(ALGORITHMS.items()):
-        mode = "online" if spec.online else "offline"
-        print(f"{name:14s} {spec.kind:13s} {mode:8s} {spec.summary}")
+        sources = "/".join(spec.sources)  # the default source first
+        print(f"{name:14s} {spec.kind:13s} {sources:15s} {spec.summary}")
     return 0
 
 
@@ -198,7 +198,7 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     from alignrl.runtime.checkpoint import CheckpointError
     from alignrl.runtime.calls import ActorLostError
     from alignrl.runtime.controller import RuntimeTimeout, WeightSyncError
-    from learners.group import LearnerError
+    from alignrl.learners.group import LearnerError
 
     return RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError
 

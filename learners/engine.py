@@ -32,12 +32,14 @@ class PolicyEngine:
         import deepspeed
 
         from alignrl.algorithms import get_algorithm
+        from alignrl.kinds import get_kind
         from alignrl.models.policy import DTYPES
         from alignrl.models.tiny import load_model_dir
         from alignrl.schedule import lr_multiplier
 
         self.cfg, self.rank = cfg, rank
         self.spec = get_algorithm(cfg.algorithm.name)
+        self.kind = get_kind(self.spec.kind)
         torch.manual_seed(cfg.runtime.seed)
         model, tokenizer = load_model_dir(model_dir, DTYPES[cfg.model.dtype])
         self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_token_id
@@ -55,8 +57,6 @@ class PolicyEngine:
 
     def train_step(self, rows: list[dict]) -> dict:
         """One optimizer step over this rank's share: grad_accum micro-batches of micro_batch_size rows."""
-        from alignrl.learning.forward import loss_batch
-
         micro = self.cfg.runtime.micro_batch_size
         if len(rows) != micro * self.grad_accum:
             raise ValueError(f"rank {self.rank} got {len(rows)} examples, expected {micro * self.grad_accum}")
@@ -64,8 +64,8 @@ class PolicyEngine:
         self.engine.train()
         sums: dict[str, float] = {}
         for start in range(0, len(rows), micro):
-            batch = loss_batch(self.spec.kind, self.engine.module, rows[start: start + micro], self.pad_id,
-                               self.cfg.algorithm)
+            batch = self.kind.forward(self.engine.module, rows[start: start + micro], self.pad_id,
+                                      self.spec.forward_extras)
             out = self.spec.loss(batch, self.cfg.algorithm)
             if not torch.isfinite(out.loss):
                 raise FloatingPointError(f"rank {self.rank}: loss is {out.loss.item()} at version {self.version}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from alignrl.runtime.placement import actor_resources
-from learners.worker import LearnerWorker
+from alignrl.learners.worker import LearnerWorker
+from alignrl.resources import actor_resources, free_port
 
 
 class LearnerError(RuntimeError):
@@ -17,10 +15,9 @@ class LearnerError(RuntimeError):
 
 
 @ray.remote(num_cpus=0)
-def _free_port() -> tuple[str, int]:
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return ray.util.get_node_ip_address(), s.getsockname()[1]
+def _rendezvous() -> tuple[str, int]:
+    """(address, free port) on the node this task runs on: where learner rank 0 hosts a group's store."""
+    return ray.util.get_node_ip_address(), free_port("")
 
 
 class LearnerGroup:
@@ -39,7 +36,7 @@ class LearnerGroup:
                                f"within {timeout_s:.0f}s; available: {ray.available_resources()}") from None
         self.strategy = lambda i: PlacementGroupSchedulingStrategy(self.pg, placement_group_bundle_index=i)  # noqa: E731
         strategy = self.strategy
-        addr, port = ray.get(_free_port.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
+        addr, port = ray.get(_rendezvous.options(scheduling_strategy=strategy(0)).remote(), timeout=timeout_s)
         self.workers = []
         for i, b in enumerate(bundles):
             self.workers.append(LearnerWorker.options(
@@ -87,25 +84,23 @@ class LearnerGroup:
         keys = set().union(*results)
         return {k: sum(r.get(k, 0.0) for r in results) / len(results) for k in keys}
 
-    def weight_buckets(self, bucket_mb: float, zero_stage: int) -> tuple[int, list]:
-        """(version, bucket refs) of the full policy; ZeRO-3 gathers on every rank, the others ask rank 0."""
+    def prepare_weights(self, transport: str, bucket_mb: float, zero_stage: int) -> tuple[int, object]:
+        """(version, message) of the full policy for `transport`; ZeRO-3 gathers on every rank, else rank 0 alone."""
         workers = self.workers if zero_stage == 3 else self.workers[:1]
-        version, buckets = self._all([w.state_dict_buckets.remote(bucket_mb) for w in workers], "weight export")[0]
-        return version, buckets
+        return self._all([w.prepare_weights.remote(transport, bucket_mb) for w in workers], "weight export")[0]
 
-    def init_broadcast(self, generators: list) -> None:
-        """Form the weight-broadcast group: learner rank 0 is rank 0, generator i is rank i + 1."""
-        addr, port = ray.get(_free_port.options(scheduling_strategy=self.strategy(0)).remote(), timeout=self.timeout_s)
-        world = 1 + len(generators)
-        refs = [self.workers[0].init_broadcast.remote(addr, port, world, self.timeout_s)]
-        refs += [g.init_broadcast.remote(addr, port, i + 1, world, self.timeout_s) for i, g in enumerate(generators)]
-        self._all(refs, "weight-broadcast group setup", self.setup_timeout_s)
+    def connect_transport(self, transport: str, receivers: list) -> None:
+        """Form a collective transport's group: learner rank 0 is rank 0, receiver i is rank i + 1."""
+        addr, port = ray.get(_rendezvous.options(scheduling_strategy=self.strategy(0)).remote(), timeout=self.timeout_s)
+        world = 1 + len(receivers)
+        refs = [self.workers[0].connect_transport.remote(transport, addr, port, world, self.timeout_s)]
+        refs += [r.connect_transport.remote(transport, addr, port, i + 1, world, self.timeout_s)
+                 for i, r in enumerate(receivers)]
+        self._all(refs, f"{transport} weight-transport group setup", self.setup_timeout_s)
 
-    def broadcast_layout(self, bucket_mb: float) -> tuple[int, list]:
-        return self._all([self.workers[0].broadcast_layout.remote(bucket_mb)], "weight packing")[0]
-
-    def broadcast_send_async(self):
-        return self.workers[0].broadcast_weights.remote()
+    def send_weights_async(self, transport: str, timeout_s: float):
+        """Start rank 0's side of a collective push; returns its ref."""
+        return self.workers[0].send_weights.remote(transport, timeout_s)
 
     def digest(self) -> str:
         return self._all([w.digest.remote() for w in self.workers], "weight digest")[0]

@@ -22,13 +22,14 @@ class LearnerWorker:
                            "LOCAL_WORLD_SIZE": "1", "MASTER_ADDR": master_addr, "MASTER_PORT": str(master_port)})
         torch.set_num_threads(max(1, threads))
         self.policy = self.engine = None
+        self.transports: dict = {}  # weight transports by name, made on first use
 
     def setup(self, cfg_json: dict, model_dir: str, total_steps: int, timeout_s: float) -> dict:
         """Join the process group, load the policy and build the DeepSpeed engine."""
         import deepspeed
 
         from alignrl.config import load_config_dict
-        from learners.engine import PolicyEngine
+        from alignrl.learners.engine import PolicyEngine
 
         cfg = load_config_dict(cfg_json)
         # NCCL between GPU ranks, gloo on CPU: the same code path either way.
@@ -42,18 +43,36 @@ class LearnerWorker:
     def train_step(self, rows: list[dict]) -> dict:
         return self.policy.train_step(rows)
 
-    def state_dict_buckets(self, bucket_mb: float) -> tuple[int, list]:
-        """Rank 0: the full weights packed into flat buckets in the object store (one ref per bucket)."""
-        from alignrl.runtime.weight_sync import full_state_dict, pack_buckets
+    def _transport(self, name: str):
+        from alignrl.transport import make_transport
+
+        if name not in self.transports:
+            self.transports[name] = make_transport(name)
+        return self.transports[name]
+
+    def connect_transport(self, name: str, addr: str, port: int, world_size: int, timeout_s: float) -> bool:
+        """Rank 0 joins a collective transport's group as its root (rank 0 of that group)."""
+        self._transport(name).connect(0, world_size, addr, port, timeout_s)
+        return True
+
+    def prepare_weights(self, name: str, bucket_mb: float) -> tuple[int, object]:
+        """(version, message for the receivers) of the full weights; every rank gathers under ZeRO-3."""
+        from alignrl.learners.weights import full_state_dict
 
         state = full_state_dict(self.engine)
         if self.rank != 0:
-            return self.policy.version, []
-        return self.policy.version, [ray.put(bucket) for bucket in pack_buckets(state, bucket_mb)]
+            return self.policy.version, None
+        return self.policy.version, self._transport(name).prepare(state, bucket_mb)
+
+    def send_weights(self, name: str, timeout_s: float) -> float:
+        """Rank 0: the collective part of a push (the receivers sit in `receive` meanwhile)."""
+        started = time.perf_counter()
+        self._transport(name).send(timeout_s)
+        return time.perf_counter() - started
 
     def save(self, out_dir: str, tag: str) -> str:
         """HF weights (safetensors) on rank 0 plus every rank's DeepSpeed optimizer state."""
-        from alignrl.runtime.weight_sync import full_state_dict
+        from alignrl.learners.weights import full_state_dict
 
         out = Path(out_dir)
         state = full_state_dict(self.engine)
@@ -68,37 +87,13 @@ class LearnerWorker:
         self.policy.version = int(client["version"])
         return self.policy.version
 
-    def init_broadcast(self, addr: str, port: int, world_size: int, timeout_s: float) -> bool:
-        """Rank 0 joins the weight-broadcast group with the generators as the root."""
-        from alignrl.runtime.broadcast_sync import make_group
-
-        self.broadcast_group = make_group(addr, port, 0, world_size, timeout_s, torch.cuda.is_available())
-        self.broadcast_timeout = timeout_s
-        return True
-
-    def broadcast_layout(self, bucket_mb: float) -> tuple[int, list]:
-        """Pack the current weights and return (version, layout); `broadcast_weights` sends them."""
-        from alignrl.runtime.broadcast_sync import bucket_layout
-        from alignrl.runtime.weight_sync import full_state_dict, pack_buckets
-
-        self.outgoing = pack_buckets(full_state_dict(self.engine), bucket_mb)
-        return self.policy.version, bucket_layout(self.outgoing)
-
-    def broadcast_weights(self) -> float:
-        from alignrl.runtime.broadcast_sync import send_buckets
-
-        started = time.perf_counter()
-        device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
-        send_buckets(self.broadcast_group, self.outgoing, device, self.broadcast_timeout)
-        self.outgoing = []
-        return time.perf_counter() - started
-
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
     def digest(self) -> str:
         """Content hash of the full weights (every rank must call it under ZeRO-3)."""
-        from alignrl.runtime.weight_sync import full_state_dict, state_digest
+        from alignrl.learners.weights import full_state_dict
+        from alignrl.transport.buckets import state_digest
 
         return state_digest(full_state_dict(self.engine))
 

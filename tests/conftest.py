@@ -34,6 +34,13 @@ def tiny_model_dir(tmp_path_factory, char_tokenizer):
     return save_model_dir(model, char_tokenizer, tmp_path_factory.mktemp("tiny") / "model")
 
 
+def builtin_algorithms() -> list[str]:
+    """The algorithms alignrl ships (test modules may register throw-away ones as plug-ins)."""
+    from alignrl.algorithms import ALGORITHMS
+
+    return sorted(n for n, spec in ALGORITHMS.items() if spec.params.__module__.startswith("alignrl."))
+
+
 E2E_OVERRIDES = {
     "data": {"tasks": ["digit_sort"], "task_options": {"digit_sort": {"min_len": 3, "max_len": 8}},
              "n_train": 2000, "n_heldout": 64},
@@ -106,12 +113,15 @@ def e2e_config(policy_dir, **sections):
     data["model"] = {"path": str(policy_dir)}
     data["algorithm"] = {"name": "iterative_dpo", "beta": 0.1, "samples_per_prompt": 4, "steps_per_iteration": 10}
     data["optim"] = {"lr": 1e-4, "warmup_ratio": 0.0}
-    data["runtime"] = {"async": True, "max_staleness": 1, "total_steps": 6, "prompts_per_step": 16,
+    data["runtime"] = {"max_staleness": 1, "total_steps": 6, "prompts_per_step": 16,
                        "train_batch_size": 16, "micro_batch_size": 8, "rpc_timeout_s": 120, "sync_timeout_s": 60}
     for key, value in sections.items():
         if key == "algorithm" and value.get("name", data[key]["name"]) != data[key]["name"]:
             data[key] = {}  # another algorithm: its own parameter block, not the DPO one
-        data.setdefault(key, {}).update(value)
+        if isinstance(value, dict):
+            data.setdefault(key, {}).update(value)
+        else:
+            data[key] = value
     return load_config_dict(data)
 
 
@@ -127,11 +137,9 @@ def e2e_job_file(directory: Path, policy_dir, steps: int) -> str:
 
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
-    import socket
+    from alignrl.resources import free_port as free
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free()
 
 
 def agent_port_flags() -> list[str]:
@@ -145,7 +153,7 @@ def wait_for_job_server(address: str, process, timeout_s: float) -> None:
     """Poll Ray's job server at `address` until it answers; raise if `process` dies or time runs out."""
     import time
 
-    from launch import jobs
+    from alignrl.launch import jobs
 
     deadline = time.monotonic() + timeout_s
     while True:
@@ -162,7 +170,7 @@ def submit_tiny_job(address: str, policy_dir, tmp_path: Path, capsys) -> tuple[s
     """`alignrl submit` a 3-step run to `address` and check it succeeded; (job id, what it printed).
 
     Run from the checkout: the job's working_dir is the current directory, as for a user."""
-    from launch.cli import main
+    from alignrl.launch.cli import main
 
     out = tmp_path / "out"
     code = main(["submit", e2e_job_file(tmp_path, policy_dir, 3), "--address", address, "--out", str(out)])

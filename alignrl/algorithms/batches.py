@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -17,8 +17,8 @@ class PairBatch:
     ref_rejected: torch.Tensor | None = None
     chosen_tokens: torch.Tensor | None = None  # response lengths, for length normalisation
     rejected_tokens: torch.Tensor | None = None
-    chosen_wpo_logit: torch.Tensor | None = None  # WPO: per-response adjusted mean log-prob
-    rejected_wpo_logit: torch.Tensor | None = None
+    # Detached per-response values the algorithm's forward_extras computed, as (chosen, rejected).
+    extras: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
     policy_sft_target: torch.Tensor | None = None  # SLiC: logp_seq of the SFT target y_ref
     sources: list[str] | None = None
 

@@ -1,4 +1,4 @@
-"""The on/off boundary score (ALGORITHMS.md §9, §12): should this iteration train on- or off-policy?"""
+"""The on/off boundary score (docs/algorithms.md §9, §12): should this iteration train on- or off-policy?"""
 
 from __future__ import annotations
 

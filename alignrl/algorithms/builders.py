@@ -40,7 +40,7 @@ def group_by_prompt(responses: Iterable[ScoredResponse]) -> dict[str, list[Score
 
 
 def usable(r: ScoredResponse) -> bool:
-    """Empty or truncated (no EOS) responses never enter a pair (ALGORITHMS.md §7B filters)."""
+    """Empty or truncated (no EOS) responses never enter a pair (docs/algorithms.md §0, pairs from samples)."""
     return bool(r.text.strip()) and r.finished
 
 

@@ -1,4 +1,4 @@
-"""Loss outputs and the standard pairwise diagnostics of ALGORITHMS.md §0."""
+"""Loss outputs and the standard pairwise diagnostics of docs/algorithms.md §0."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DPO (Rafailov et al. 2023), offline and iterative on-policy (ALGORITHMS.md §1)."""
+"""DPO (Rafailov et al. 2023), offline and iterative on-policy (docs/algorithms.md §1)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field
 
 from alignrl.algorithms.batches import PairBatch
 from alignrl.algorithms.common import LossOutput, neg_logsigmoid, pairwise_diagnostics, source_losses
-from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundPlan, StepHook, register
 from alignrl.typed import StrictModel
 
 
@@ -38,14 +38,11 @@ def require_reference(batch: PairBatch, algorithm: str) -> tuple[torch.Tensor, t
 class DPOParams(AlgorithmParams):
     name: Literal["dpo"] = "dpo"
     beta: float = Field(0.1, gt=0, description="KL strength: scale of the log-ratio margin (canonical 0.1)")
-    pair_rule: Literal["best_worst"] = Field(
-        "best_worst", description="how on-policy samples become pairs: argmax vs argmin reward per prompt"
-    )
     samples_per_prompt: int = Field(5, ge=2, description="DPO-On samples per prompt (ReAlign: n = 5)")
 
 
 class BoundaryParams(StrictModel):
-    """Automatic off-to-on switching (ALGORITHMS.md §9, §12)."""
+    """Automatic off-to-on switching (docs/algorithms.md §9, §12)."""
 
     enabled: bool = Field(False, description="probe BS_on each iteration and pick the off- or on-policy source")
     probe_prompts: int = Field(64, ge=1, description="held-out probe prompts per iteration (paper: 2,000)")
@@ -66,7 +63,21 @@ def pairwise_dpo(batch: PairBatch, params: DPOParams) -> LossOutput:
     return dpo_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l, params.beta, batch.sources)
 
 
-register(AlgorithmSpec("dpo", DPOParams, "pairwise", pairwise_dpo, needs_reference=True, online=False,
+def _iteration_hooks(params: IterativeDPOParams) -> tuple[StepHook, ...]:
+    """Each iteration: ref = the current policy, then (optionally) the probe picks the next iteration's data."""
+    hooks = []
+    if params.reset_reference:
+        hooks.append(StepHook("reset_reference", params.steps_per_iteration))
+    if params.boundary.enabled:
+        hooks.append(StepHook("boundary_probe", params.steps_per_iteration, at_start=True, at_end=False,
+                              options=params.boundary))
+    return tuple(hooks)
+
+
+register(AlgorithmSpec("dpo", DPOParams, "pairwise", pairwise_dpo,
                        summary="DPO on a preference dataset or a one-off on-policy pass"))
-register(AlgorithmSpec("iterative_dpo", IterativeDPOParams, "pairwise", pairwise_dpo, needs_reference=True,
-                       online=True, summary="online iterative DPO with reference reset and the on/off boundary switch"))
+register(AlgorithmSpec("iterative_dpo", IterativeDPOParams, "pairwise", pairwise_dpo,
+                       summary="online iterative DPO with reference reset and the on/off boundary switch",
+                       sources=("online", "offline"), hooks=_iteration_hooks,
+                       # the probe may switch rounds to the dataset, so the run loads it
+                       rounds=lambda params: RoundPlan(reads_dataset=params.boundary.enabled)))

@@ -1,4 +1,4 @@
-"""GRPO and Dr. GRPO (ALGORITHMS.md §8): group-standardised advantages, clipped ratio, k3 KL."""
+"""GRPO and Dr. GRPO (docs/algorithms.md §8): group-standardised advantages, clipped ratio, k3 KL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field
 
 from alignrl.algorithms.batches import GroupBatch
 from alignrl.algorithms.common import LossOutput
-from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundShape, register
 
 
 def group_advantages(rewards: torch.Tensor, group_size: int, scale: bool = True, eps: float = 1e-6) -> torch.Tensor:
@@ -118,7 +118,13 @@ def _grpo(batch: GroupBatch, params: GRPOParams) -> LossOutput:
     return out
 
 
-register(AlgorithmSpec("grpo", GRPOParams, "group", _grpo, needs_reference=True, online=True,
-                       summary="GRPO: group-relative advantages with a clipped ratio and k3 KL"))
-register(AlgorithmSpec("dr_grpo", DrGRPOParams, "group", _grpo, needs_reference=False, online=True,
-                       summary="Dr. GRPO: unscaled advantages, constant-length aggregation, no KL"))
+def _group_spec(name: str, params: type[GRPOParams], summary: str) -> AlgorithmSpec:
+    # Groups are sampled from the current policy: there is no dataset form of a group.
+    return AlgorithmSpec(name, params, "group", _grpo, summary=summary, sources=("online",),
+                         uses_reference=lambda p: p.beta > 0,
+                         shape=lambda p: RoundShape(per_prompt=p.group_size),
+                         response_cap=lambda p: p.max_completion_length)
+
+
+register(_group_spec("grpo", GRPOParams, "GRPO: group-relative advantages with a clipped ratio and k3 KL"))
+register(_group_spec("dr_grpo", DrGRPOParams, "Dr. GRPO: unscaled advantages, constant-length aggregation, no KL"))

@@ -1,4 +1,4 @@
-"""IPO (Azar et al. 2024, ALGORITHMS.md §3): squared regression of the margin to 1/(2 tau)."""
+"""IPO (Azar et al. 2024, docs/algorithms.md §3): squared regression of the margin to 1/(2 tau)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class IPOParams(AlgorithmParams):
     name: Literal["ipo"] = "ipo"
     tau: float = Field(0.1, gt=0, description="regularisation: the margin target is 1/(2 tau)")
     ipo_length_normalize: bool = Field(False, description="divide log-probs by response length (TRL's IPO)")
+    samples_per_prompt: int = Field(2, ge=2, description="samples per prompt when it trains online (data.source: online)")
 
 
 def _ipo(batch: PairBatch, params: IPOParams) -> LossOutput:
@@ -38,5 +39,4 @@ def _ipo(batch: PairBatch, params: IPOParams) -> LossOutput:
     return ipo_loss(w, l, ref_w, ref_l, params.tau, batch.sources)
 
 
-register(AlgorithmSpec("ipo", IPOParams, "pairwise", _ipo, needs_reference=True, online=False,
-                       summary="IPO: squared loss on the log-ratio margin"))
+register(AlgorithmSpec("ipo", IPOParams, "pairwise", _ipo, summary="IPO: squared loss on the log-ratio margin"))

@@ -1,4 +1,4 @@
-"""Masking and log-prob helpers shared by every loss (ALGORITHMS.md §0)."""
+"""Masking and log-prob helpers shared by every loss (docs/algorithms.md §0)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RAO (ALGORITHMS.md §11): point-wise MSE between the reward and the implicit reward."""
+"""RAO (docs/algorithms.md §11): point-wise MSE between the reward and the implicit reward."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ class RAOParams(AlgorithmParams):
     z0_space: Literal["log", "linear"] = Field("log", description="[RECON] log: log_z0 = Z_0; linear: log_z0 = ln Z_0")
     prompt_term: Literal["teacher_forced", "none"] = Field(
         "teacher_forced", description="[OURS] log Z(x) = log_z0 + p_i (the paper), or log_z0 for every prompt (no drift)")
+    samples_per_prompt: int = Field(2, ge=2, description="samples per prompt when it trains online (data.source: online)")
 
     @model_validator(mode="after")
     def _positive_linear_z0(self):
@@ -91,5 +92,5 @@ def _rao(batch: PointBatch, params: RAOParams) -> LossOutput:
     return out
 
 
-register(AlgorithmSpec("rao", RAOParams, "pointwise", _rao, needs_reference=True, online=False,
+register(AlgorithmSpec("rao", RAOParams, "pointwise", _rao,
                        summary="RAO: point-wise distillation of the reward into beta*log(pi/pi_ref)"))

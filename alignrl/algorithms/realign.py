@@ -1,4 +1,4 @@
-"""ReAlign (ALGORITHMS.md §7): reviser pairs, revision-task policy pairs, and the Eq. 5 loss."""
+"""ReAlign (docs/algorithms.md §7): reviser pairs, revision-task policy pairs, and the Eq. 5 loss."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from alignrl.algorithms.batches import PairBatch
 from alignrl.algorithms.builders import PreferencePair, ScoredResponse, best_worst_pair
 from alignrl.algorithms.common import LossOutput
 from alignrl.algorithms.dpo import dpo_loss, require_reference
-from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+from alignrl.algorithms.registry import (AlgorithmParams, AlgorithmSpec, ExtraRole, RoleCall, RoundInputs, RoundPlan,
+                                         register)
 from alignrl.algorithms.simpo import length_normalised, simpo_loss
 from alignrl.typed import StrictModel
 
@@ -81,7 +82,7 @@ def policy_pairs(
     strong_ranked: list[str] | None,
     formats: list[str] | tuple[str, ...],
 ) -> list[PreferencePair]:
-    """Build the selected ablation formats for one prompt (ALGORITHMS.md §7B, Table 3).
+    """Build the selected ablation formats for one prompt (docs/algorithms.md §7B, Table 3).
 
     `drafts` are the policy samples y^P, `revisions[j]` revises `drafts[j]`, and `strong_ranked`
     is the strong pool best-first. Revision rewards must already be scored on the original request.
@@ -127,7 +128,7 @@ def realign_reduction(per_pair: torch.Tensor, sources: list[str], reduction: str
 
 
 class ReviserParams(StrictModel):
-    """Stage A: the reviser R (ALGORITHMS.md §7A), trained before the policy unless `path` is given."""
+    """Stage A: the reviser R (docs/algorithms.md §7A), trained before the policy unless `path` is given."""
 
     path: str | None = Field(None, description="a trained reviser (HF dir); null trains one, cached under OUT/reviser")
     template: Literal["full", "compact"] = Field("full", description="revision template: the spec's, or a short one for tiny models")
@@ -181,5 +182,48 @@ def _realign(batch: PairBatch, params: RealignParams) -> LossOutput:
     return out
 
 
-register(AlgorithmSpec("realign", RealignParams, "pairwise", _realign, needs_reference=True, online=True,
-                       summary="ReAlign: on-policy pairs plus reviser-enhanced revision-task pairs"))
+def strong_pairs(inputs: RoundInputs) -> dict[str, dict]:
+    """S-D/S-A: the strong pool's best/worst pair (the preference dataset's) of each prompt in the round."""
+    if not any(f.startswith("S-") for f in inputs.params.formats):
+        return {}
+    out = {}
+    for prompt in inputs.prompts:
+        pair = inputs.dataset.get(prompt["prompt_id"])
+        if pair is not None:
+            out[pair.prompt_id] = {"chosen": pair.chosen, "rejected": pair.rejected,
+                                   "chosen_token_ids": pair.chosen_token_ids,
+                                   "rejected_token_ids": pair.rejected_token_ids,
+                                   "chosen_reward": pair.chosen_reward, "rejected_reward": pair.rejected_reward}
+    return out
+
+
+def revision_metrics(samples: list[dict]) -> dict[str, float]:
+    """Per round: how much the reviser's revisions beat the drafts they revise, by reward."""
+    revised = [s for s in samples if s.get("draft_reward") is not None and s.get("reward") is not None]
+    if not revised:
+        return {}
+    gains = [s["reward"] - s["draft_reward"] for s in revised]
+    return {"realign/revision_gain": sum(gains) / len(gains),
+            "realign/revision_win_rate": sum(g > 0 for g in gains) / len(gains),
+            "realign/revision_reward": sum(s["reward"] for s in revised) / len(revised)}
+
+
+def _rounds(params: RealignParams) -> RoundPlan:
+    # drafts -> the reviser's revisions (scored on the original request) -> reference -> pairs
+    revise = RoleCall("reviser", "revise",
+                      lambda inputs: (params.formats, strong_pairs(inputs), inputs.sampling, inputs.seed + 1))
+    return RoundPlan(steps=(revise,), reads_dataset=any(f.startswith("S-") for f in params.formats))
+
+
+def _prepare_reviser(cfg, out_dir, policy_dir) -> str:
+    from alignrl.models.reviser import ensure_reviser  # stage A trains in-process, before any actor starts
+
+    return str(ensure_reviser(cfg, out_dir, policy_dir))
+
+
+register(AlgorithmSpec("realign", RealignParams, "pairwise", _realign,
+                       summary="ReAlign: on-policy pairs plus reviser-enhanced revision-task pairs",
+                       sources=("online",),  # it revises the policy's own drafts
+                       uses_reference=lambda params: params.inner_loss == "dpo",
+                       rounds=_rounds, roles=lambda params: (ExtraRole("reviser", _prepare_reviser),),
+                       round_metrics=revision_metrics))

@@ -1,4 +1,4 @@
-"""SimpleMix (ALGORITHMS.md §6): DPO on a 50/50 mixture of on- and off-policy pairs."""
+"""SimpleMix (docs/algorithms.md §6): DPO on a 50/50 mixture of on- and off-policy pairs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field
 
 from alignrl.algorithms.builders import PreferencePair
 from alignrl.algorithms.dpo import pairwise_dpo
-from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundInputs, RoundPlan, register
 
 
 class SimpleMixParams(AlgorithmParams):
@@ -56,5 +56,28 @@ def simplemix_pairs(
     return mixed
 
 
-register(AlgorithmSpec("simplemix", SimpleMixParams, "pairwise", pairwise_dpo, needs_reference=True, online=True,
-                       summary="SimpleMix: DPO on a seeded 50/50 mix of on- and off-policy pairs"))
+def route_per_prompt(inputs: RoundInputs) -> tuple[list[dict], list[dict]]:
+    """A round of the runtime: a seeded coin sends each prompt to generation or to its dataset pair."""
+    rng = random.Random(f"{inputs.run_seed}:mix:{inputs.round_id}")
+    online, offline = [], []
+    for i, prompt in enumerate(inputs.prompts):
+        pair = inputs.dataset.get(prompt["prompt_id"])
+        if pair is None or rng.random() < inputs.params.on_fraction:
+            online.append(prompt)
+        else:
+            offline.extend(inputs.dataset_samples(pair, f"m{inputs.round_id}.{i}"))
+    return online, offline
+
+
+def _runtime_check(params: SimpleMixParams, source: str) -> str | None:
+    if params.mix != "per_prompt":
+        return ("algorithm.mix: the runtime mixes per prompt (per_prompt); union_subsample is for pre-built "
+                "pair sets (alignrl.algorithms.simplemix.simplemix_pairs)")
+    return None
+
+
+register(AlgorithmSpec("simplemix", SimpleMixParams, "pairwise", pairwise_dpo,
+                       summary="SimpleMix: DPO on a seeded 50/50 mix of on- and off-policy pairs",
+                       sources=("online", "offline"),
+                       rounds=lambda params: RoundPlan(route=route_per_prompt, reads_dataset=True),
+                       check=_runtime_check))

@@ -1,4 +1,4 @@
-"""SimPO (Meng et al. 2024, ALGORITHMS.md §2): reference-free, length-normalised, target margin."""
+"""SimPO (Meng et al. 2024, docs/algorithms.md §2): reference-free, length-normalised, target margin."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class SimPOParams(AlgorithmParams):
     name: Literal["simpo"] = "simpo"
     beta: float = Field(10.0, gt=0, description="scale of the length-normalised reward (ReAlign Table 5: 10)")
     gamma: float = Field(3.0, ge=0, description="target reward margin, in reward units (ReAlign Table 5: 3)")
+    samples_per_prompt: int = Field(2, ge=2, description="samples per prompt when it trains online (data.source: online)")
 
 
 def length_normalised(batch: PairBatch, algorithm: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,5 +40,6 @@ def _simpo(batch: PairBatch, params: SimPOParams) -> LossOutput:
     return simpo_loss(avg_w, avg_l, params.beta, params.gamma, batch.sources)
 
 
-register(AlgorithmSpec("simpo", SimPOParams, "pairwise", _simpo, needs_reference=False, online=False,
-                       summary="SimPO: reference-free length-normalised preference loss"))
+register(AlgorithmSpec("simpo", SimPOParams, "pairwise", _simpo,
+                       summary="SimPO: reference-free length-normalised preference loss",
+                       uses_reference=lambda params: False))

@@ -1,4 +1,4 @@
-"""SLiC-HF (Zhao et al. 2023, ALGORITHMS.md §4): rank-calibration hinge plus an SFT regulariser."""
+"""SLiC-HF (Zhao et al. 2023, docs/algorithms.md §4): rank-calibration hinge plus an SFT regulariser."""
 
 from __future__ import annotations
 
@@ -43,16 +43,18 @@ class SLiCParams(AlgorithmParams):
     delta: float = Field(1.0, ge=0, description="calibration margin (unverified default; sweep it)")
     lam_reg: float = Field(0.5, ge=0, description="weight of the SFT-target likelihood regulariser")
     beta: float = Field(0.1, gt=0, description="margin scale of the `hinge` variant")
+    samples_per_prompt: int = Field(2, ge=2, description="samples per prompt when it trains online (data.source: online)")
 
 
 def _slic(batch: PairBatch, params: SLiCParams) -> LossOutput:
     if params.variant == "hinge":
         ref_w, ref_l = require_reference(batch, "slic (hinge)")
         return slic_hinge_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l, params.beta, batch.sources)
-    # No SFT target given: regularise on y+ (ALGORITHMS.md §4, [OURS]).
+    # No SFT target given: regularise on y+ (docs/algorithms.md §4, [OURS]).
     target = batch.policy_sft_target if batch.policy_sft_target is not None else batch.policy_chosen
     return slic_loss(batch.policy_chosen, batch.policy_rejected, target, params.delta, params.lam_reg, batch.sources)
 
 
-register(AlgorithmSpec("slic", SLiCParams, "pairwise", _slic, needs_reference=False, online=False,
-                       summary="SLiC-HF: rank calibration hinge with an SFT regulariser"))
+register(AlgorithmSpec("slic", SLiCParams, "pairwise", _slic,
+                       summary="SLiC-HF: rank calibration hinge with an SFT regulariser",
+                       uses_reference=lambda params: params.variant == "hinge"))

@@ -1,4 +1,4 @@
-"""VAR (ALGORITHMS.md §10, [RECON]): reward-weighted SFT toward the closed-form RLHF optimum."""
+"""VAR (docs/algorithms.md §10, [RECON]): reward-weighted SFT toward the closed-form RLHF optimum."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import Field
 
 from alignrl.algorithms.batches import WeightedSFTBatch
 from alignrl.algorithms.common import LossOutput
-from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
+from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundShape, register
 
 
 def var_weights(ref_cross: torch.Tensor, reward_cross: torch.Tensor, var_lambda: float,
@@ -71,7 +71,8 @@ class VARParams(AlgorithmParams):
     var_lambda: float = Field(1.0, gt=0, description="KL temperature of the optimum pi_ref*exp(r/lambda) [RECON]")
     var_z_mode: Literal["cross_pair", "diagonal_shared", "ref_samples"] = Field(
         "cross_pair", description="estimator of Z(x) [RECON]")
-    ref_logp_reduction: Literal["sum", "mean"] = Field("sum", description="reference log-probs summed or averaged")
+    ref_logp_reduction: Literal["sum", "mean"] = Field(
+        "sum", description="log pi_ref(y_j|x_i) summed over y_j's tokens, or averaged (divided by len(y_j))")
     reduction: Literal["mean", "sum"] = Field("mean", description="loss reduction over the micro-batch")
     micro_batch: int = Field(8, ge=1, description="B, prompts per fixed micro-batch (paper: 8)")
 
@@ -79,9 +80,23 @@ class VARParams(AlgorithmParams):
 def _var(batch: WeightedSFTBatch, params: VARParams) -> LossOutput:
     if params.var_z_mode == "ref_samples":
         raise ValueError("var_z_mode=ref_samples needs pre-sampled reference rewards; use ref_sample_weights")
-    weights, log_z = var_weights(batch.ref_cross, batch.reward_cross, params.var_lambda, params.var_z_mode)
+    ref_cross = batch.ref_cross
+    if params.ref_logp_reduction == "mean":
+        if batch.policy_tokens is None:
+            raise ValueError("ref_logp_reduction=mean needs the response lengths (policy_tokens)")
+        ref_cross = ref_cross / batch.policy_tokens.clamp(min=1).unsqueeze(-2)  # column j is response y_j
+    weights, log_z = var_weights(ref_cross, batch.reward_cross, params.var_lambda, params.var_z_mode)
     return var_loss(batch.policy_logp, weights, params.reduction, log_z, batch.policy_tokens)
 
 
-register(AlgorithmSpec("var", VARParams, "weighted_sft", _var, needs_reference=True, online=False,
-                       summary="VAR: reward-weighted SFT with an in-batch estimate of Z(x)"))
+def _runtime_check(params: VARParams, source: str) -> str | None:
+    if params.var_z_mode == "ref_samples":
+        return ("algorithm.var_z_mode: ref_samples needs rewards of pre-sampled reference responses, which the "
+                "runtime does not produce (ref_sample_weights serves offline studies); use cross_pair or diagonal_shared")
+    return None
+
+
+register(AlgorithmSpec("var", VARParams, "weighted_sft", _var,
+                       summary="VAR: reward-weighted SFT with an in-batch estimate of Z(x)",
+                       shape=lambda params: RoundShape(per_prompt=1, block=params.micro_batch),
+                       check=_runtime_check))

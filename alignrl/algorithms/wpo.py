@@ -1,4 +1,4 @@
-"""WPO (Zhou et al. 2024, ALGORITHMS.md §5): DPO with pairs weighted by on-policy likelihood."""
+"""WPO (Zhou et al. 2024, docs/algorithms.md §5): DPO with pairs weighted by on-policy likelihood."""
 
 from __future__ import annotations
 
@@ -33,15 +33,23 @@ def wpo_loss(logp_w, logp_l, ref_w, ref_l, adj_w, adj_l, beta: float, sources=No
 class WPOParams(AlgorithmParams):
     name: Literal["wpo"] = "wpo"
     beta: float = Field(0.03, gt=0, description="DPO beta (ReAlign WPO-Off: 0.03)")
+    samples_per_prompt: int = Field(2, ge=2, description="samples per prompt when it trains online (data.source: online)")
 
 
 def _wpo(batch: PairBatch, params: WPOParams) -> LossOutput:
     ref_w, ref_l = require_reference(batch, "wpo")
-    if batch.chosen_wpo_logit is None or batch.rejected_wpo_logit is None:
-        raise ValueError("wpo needs chosen_wpo_logit and rejected_wpo_logit from the policy's own logits")
-    return wpo_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l,
-                    batch.chosen_wpo_logit, batch.rejected_wpo_logit, params.beta, batch.sources)
+    if "wpo_logit" not in batch.extras:
+        raise ValueError("wpo needs the wpo_logit extras of the policy's own logits (wpo_extras)")
+    adj_w, adj_l = batch.extras["wpo_logit"]
+    return wpo_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l, adj_w, adj_l, params.beta, batch.sources)
 
 
-register(AlgorithmSpec("wpo", WPOParams, "pairwise", _wpo, needs_reference=True, online=False,
-                       summary="WPO: off-policy DPO reweighted by the policy's likelihood of each pair"))
+def wpo_extras(logits: torch.Tensor, logp_tok: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The learner forward's extra: each sequence's adjusted mean log-prob, from the policy's own distribution."""
+    log_sum_sq = torch.logsumexp(2 * torch.log_softmax(logits[:, :-1].float(), -1), -1)
+    return {"wpo_logit": wpo_adjusted_logit(logp_tok, log_sum_sq, mask)}
+
+
+register(AlgorithmSpec("wpo", WPOParams, "pairwise", _wpo,
+                       summary="WPO: off-policy DPO reweighted by the policy's likelihood of each pair",
+                       forward_extras=wpo_extras))

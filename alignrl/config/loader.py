@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from alignrl.algorithms import ALGORITHMS
+from alignrl.algorithms import ALGORITHMS, get_algorithm
 from alignrl.config.schema import RunConfig
+from alignrl.plugins import PluginError, load_plugins
 from alignrl.typed import StrictModel
 
 
@@ -17,23 +19,33 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the file and every offending key."""
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"invalid config {source}:"]
+def _error_lines(err: ValidationError, prefix: tuple = ()) -> list[str]:
+    lines = []
     for e in err.errors():
-        # Drop the union tag pydantic inserts for the algorithm block (algorithm.dpo.beta -> algorithm.beta).
-        loc = [str(p) for p in e["loc"]]
-        if len(loc) >= 2 and loc[0] == "algorithm" and loc[1] not in ("name",):
-            loc = [loc[0], *loc[2:]] if len(loc) > 2 else loc
-        key = ".".join(loc) or "<root>"
-        msg = e["msg"]
+        key = ".".join(str(p) for p in prefix + tuple(e["loc"])) or "<root>"
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; `alignrl config --fields` lists every field)"
-        elif e["type"] == "union_tag_invalid":
-            msg = f"unknown algorithm {e['ctx']['tag']!r}; expected one of {e['ctx']['expected_tags']}"
-        elif "input" in e and not isinstance(e["input"], dict):
+        elif "input" in e and not isinstance(e["input"], dict) and e["type"] != "value_error":
             msg = f"{msg} (got {e['input']!r})"
+        if key == "<root>" and re.match(r"^[\w.]+: ", msg):
+            key, msg = msg.split(": ", 1)  # a cross-field check names its own key
         lines.append(f"  {key}: {msg}")
-    return "\n".join(lines)
+    return lines
+
+
+def _algorithm_errors(data: dict) -> list[str]:
+    """Validate the algorithm block on its own, so its errors name `algorithm.<field>` (then it is replaced
+    by the typed parameters, and RunConfig's own check sees a valid block)."""
+    block = data.get("algorithm")
+    if not isinstance(block, dict) or block.get("name") not in ALGORITHMS:
+        return []  # RunConfig's validator reports a missing or unknown name
+    try:
+        data["algorithm"] = get_algorithm(block["name"]).params.model_validate(block)
+    except ValidationError as err:
+        data["algorithm"] = get_algorithm(block["name"]).params()
+        return _error_lines(err, ("algorithm",))
+    return []
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -61,10 +73,24 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def load_config_dict(data: dict, source: str = "<dict>", model=RunConfig):
+    """Validate a config mapping; run configs first import their `plugins`, which may register algorithms."""
+    errors: list[str] = []
+    if model is RunConfig:
+        plugins = data.get("plugins") or []
+        if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
+            try:
+                load_plugins(plugins)
+            except PluginError as err:
+                raise ConfigError(f"invalid config {source}:\n  plugins: {err}") from None
+        data = dict(data)
+        errors = _algorithm_errors(data)
     try:
-        return model.model_validate(data)
+        config = model.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source)) from None
+        errors += _error_lines(err)
+    if errors:
+        raise ConfigError("\n".join([f"invalid config {source}:", *errors]))
+    return config
 
 
 def merge_sections(base: dict, override: dict) -> dict:
@@ -116,14 +142,23 @@ def describe_fields(model=RunConfig, prefix: str = "") -> list[tuple[str, str, s
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, StrictModel):
-            rows.append((key, "section", "", field.description or ""))
-            rows.extend(describe_fields(ann, key + "."))
-        elif model is RunConfig and name == "algorithm":
+        if model is RunConfig and name == "algorithm":
             rows.append((key, "section", "", "one block per algorithm, picked by `name`"))
             for algo, spec in ALGORITHMS.items():
                 rows.extend(r for r in describe_fields(spec.params, f"{key}[{algo}].") if not r[0].endswith(".name"))
+        elif isinstance(ann, type) and issubclass(ann, StrictModel):
+            rows.append((key, "section", "", field.description or ""))
+            rows.extend(describe_fields(ann, key + "."))
         else:
             default = "" if field.default_factory is not None else repr(field.default)
             rows.append((key, getattr(ann, "__name__", str(ann)).replace("typing.", ""), default, field.description or ""))
     return rows
+
+
+def sections_fingerprint(cfg, sections: tuple[str, ...]) -> str:
+    """A short hash of some config sections: the cache key of what they alone determine (SFT, a reviser)."""
+    import hashlib
+    import json
+
+    data = {k: getattr(cfg, k).model_dump(mode="json") for k in sections}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
-from alignrl.algorithms import ALGORITHMS
+from alignrl.algorithms import ALGORITHMS, AlgorithmParams, get_algorithm
 from alignrl.tasks import TASKS
 from alignrl.typed import StrictModel
 
-# The algorithm block is a union over every registered algorithm, told apart by `name`.
-AlgorithmConfig = Annotated[Union[tuple(spec.params for spec in ALGORITHMS.values())], Field(discriminator="name")]
+
+def algorithm_block(value):
+    """The `algorithm` mapping -> the registered algorithm's typed parameters, picked by `name`.
+
+    Looked up at validation time, so algorithms registered by plug-ins are accepted too.
+    """
+    if isinstance(value, AlgorithmParams):
+        return value
+    if not isinstance(value, dict) or "name" not in value:
+        raise ValueError(f"the algorithm block needs a `name`; registered: {', '.join(ALGORITHMS.names())}")
+    try:
+        spec = get_algorithm(value["name"])
+    except KeyError as err:
+        raise ValueError(err.args[0]) from None
+    return spec.params.model_validate(value)
+
+
+AlgorithmConfig = Annotated[SerializeAsAny[AlgorithmParams], BeforeValidator(algorithm_block)]
+
+
+def _registered(kind: str, name: str) -> str:
+    """Check a plug-in name against its registry (imported here, lazily: some pull in transformers)."""
+    if kind == "generation backend":
+        from alignrl.generation import BACKENDS as registry
+    elif kind == "weight transport":
+        from alignrl.transport import TRANSPORTS as registry
+    else:
+        from alignrl.rewards import REWARD_KINDS as registry
+    if name not in registry:
+        raise ValueError(f"unknown {kind} {name!r}; registered: {', '.join(registry.names())} "
+                         f"(plug-ins listed in `plugins` can register more)")
+    return name
 
 
 class TinyModelConfig(StrictModel):
@@ -43,11 +73,17 @@ class DataConfig(StrictModel):
     tasks: list[str] = Field(["digit_sort"], min_length=1, description="verifiable task families to draw prompts from")
     task_options: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="per-task constructor options, e.g. {digit_sort: {max_len: 5}}")
-    n_train: int = Field(2000, ge=1, description="training prompts drawn from the task space")
-    n_heldout: int = Field(128, ge=1, description="held-out prompts for evaluation (never trained on)")
-    heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of the task space reserved for held-out prompts")
-    seed: int = Field(0, description="seed of the prompt draw")
-    prompt_dataset: str | None = Field(None, description="Parquet/JSONL prompt file used instead of task prompts")
+    n_train: int = Field(2000, ge=1, description="most training prompts (drawn from the tasks, or the dataset's first)")
+    n_heldout: int = Field(128, ge=1, description="most held-out prompts for evaluation (never trained on)")
+    heldout_fraction: float = Field(
+        0.2, gt=0, lt=1, description="share of prompts held out, by a hash of each prompt's content (tasks or dataset)")
+    seed: int = Field(0, description="seed of the task prompt draw")
+    prompt_dataset: str | None = Field(
+        None, description="prompts to train and evaluate on instead of task prompts: .parquet/.jsonl file, save_to_disk dir or hub id")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="dataset column per role when names differ, e.g. {prompt: instruction}; roles: prompt, prompt_id, chosen, rejected")
+    dataset_split: str = Field("train", description="split read from a hub dataset or a saved DatasetDict")
     preference_dataset: str | None = Field(
         None, description="Parquet/JSONL preference pairs for offline methods; null ranks the task oracles' pools")
     source: Literal["auto", "online", "offline"] = Field(
@@ -58,6 +94,14 @@ class DataConfig(StrictModel):
         "reject", description="what to do with a prompt over max_prompt_tokens: stop with an error, or keep its tail")
 
 
+    @field_validator("columns")
+    @classmethod
+    def _known_column_roles(cls, columns):
+        for role in columns:
+            if role not in ("prompt", "prompt_id", "chosen", "rejected"):
+                raise ValueError(f"unknown column role {role!r}; roles are prompt, prompt_id, chosen, rejected")
+        return columns
+
     @field_validator("tasks", "task_options")
     @classmethod
     def _known_tasks(cls, names):
@@ -67,7 +111,7 @@ class DataConfig(StrictModel):
         return names
 
 
-ROLES = ("generator", "learner", "reference", "reward", "reviser", "buffer")
+ROLES = ("generator", "learner", "reference", "reward", "buffer")  # algorithms may add roles (ReAlign: reviser)
 
 
 class RolePlacement(StrictModel):
@@ -86,42 +130,45 @@ class ResourcesConfig(StrictModel):
     server_cpus: float = Field(0.5, ge=0, description="CPUs for each frozen server (reference, reward, reviser)")
     server_gpus: float = Field(0.0, ge=0, description="GPUs for each frozen server")
     placement: dict[str, RolePlacement] = Field(
-        default_factory=dict, description="per role (generator, learner, reference, reward, reviser, buffer): where it runs")
-
-    @field_validator("placement")
-    @classmethod
-    def _known_roles(cls, placement):
-        for role in placement:
-            if role not in ROLES:
-                raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
-        return placement
+        default_factory=dict,
+        description="per role (generator, learner, reference, reward, buffer, and an algorithm's own, e.g. reviser): where it runs")
 
     def where(self, role: str) -> RolePlacement:
         return self.placement.get(role, RolePlacement())
 
 
 class GenerationConfig(StrictModel):
-    backend: Literal["hf", "vllm"] = Field("hf", description="hf: transformers generate (CPU default); vllm: the vLLM engine")
+    backend: str = Field("hf", description="registered generation backend: hf (transformers generate, the CPU default) or vllm")
     max_new_tokens: int = Field(16, ge=1, description="cap on sampled response length")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        return _registered("generation backend", name)
+
     temperature: float = Field(1.0, ge=0, description="sampling temperature (0 = greedy)")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
     top_k: int = Field(0, ge=0, description="top-k sampling (0 = off)")
 
 
 class RewardConfig(StrictModel):
-    kind: Literal["function", "classifier", "http"] = Field("function", description="verifier function, HF classifier, or HTTP endpoint")
+    kind: str = Field("function", description="registered reward kind: function (a verifier), classifier (an HF RM) or http")
     function: str = Field("alignrl.tasks:verify", description="module:function called as fn(prompt=, response=) -> float")
     model: str | None = Field(None, description="HF sequence-classifier dir when kind is classifier")
     url: str | None = Field(None, description="endpoint when kind is http: POST prompts/responses, get rewards")
     timeout_s: float = Field(30.0, gt=0, description="timeout of one HTTP scoring call")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, name: str) -> str:
+        return _registered("reward kind", name)
+
 
 class RuntimeConfig(StrictModel):
-    async_: bool = Field(True, alias="async", description="overlap generation with training (false = synchronous)")
-    max_staleness: int = Field(1, ge=0, description="max policy versions a trained sample may lag; 0 = on-policy sync")
+    max_staleness: int = Field(
+        1, ge=0, description="max policy versions a trained sample may lag: 0 is synchronous, > 0 overlaps generation with training")
     total_steps: int = Field(40, ge=1, description="learner optimizer steps in the run")
     prompts_per_step: int = Field(16, ge=1, description="prompts sampled per generation round")
-    samples_per_prompt: int = Field(2, ge=1, description="responses per prompt (group size for GRPO)")
     train_batch_size: int = Field(16, ge=1, description="examples (pairs, groups' rows or points) per optimizer step")
     micro_batch_size: int = Field(8, ge=1, description="examples per forward/backward; the rest accumulates")
     zero_stage: int = Field(0, ge=0, le=3, description="DeepSpeed ZeRO stage")
@@ -129,12 +176,18 @@ class RuntimeConfig(StrictModel):
     rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
     setup_timeout_s: float = Field(600.0, gt=0, description="timeout of placement, learner setup and checkpoint I/O")
     sync_timeout_s: float = Field(60.0, gt=0, description="timeout of one weight sync to all generators")
-    weight_sync: Literal["object_store", "broadcast"] = Field(
-        "object_store", description="object_store: bucketed Ray objects (anywhere); broadcast: NCCL (GPU) or gloo (CPU) collective")
+    weight_sync: str = Field(
+        "object_store",
+        description="registered weight transport: object_store (bucketed Ray objects, anywhere) or broadcast (NCCL/gloo collective)")
     sync_bucket_mb: float = Field(64.0, gt=0, description="size of one weight-sync bucket")
     seed: int = Field(0, description="seed of sampling, shuffling and initialisation")
     max_actor_restarts: int = Field(
         3, ge=0, description="restarts of a crashed generator, reward, reference or buffer actor; its work is re-issued")
+
+    @field_validator("weight_sync")
+    @classmethod
+    def _known_transport(cls, name: str) -> str:
+        return _registered("weight transport", name)
 
     @model_validator(mode="after")
     def _batches(self):
@@ -180,6 +233,9 @@ class CheckpointConfig(StrictModel):
 
 
 class RunConfig(StrictModel):
+    plugins: list[str] = Field(
+        default_factory=list,
+        description="modules (pkg.mod) or .py files imported in the driver and every actor first; they register algorithms, kinds, backends, transports, rewards")
     model: ModelConfig = Field(default_factory=ModelConfig, description="policy model and tokenizer")
     data: DataConfig = Field(default_factory=DataConfig, description="tasks, prompt splits and datasets")
     algorithm: AlgorithmConfig = Field(default_factory=lambda: ALGORITHMS["iterative_dpo"].params(),
@@ -193,3 +249,24 @@ class RunConfig(StrictModel):
     eval: EvalConfig = Field(default_factory=EvalConfig, description="held-out evaluation")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="W&B, JSONL metrics and progress")
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig, description="checkpoint cadence")
+
+    @model_validator(mode="after")
+    def _fits_the_algorithm(self):
+        """What only the algorithm's spec can tell: its data sources, its roles, the runtime's limits."""
+        spec = get_algorithm(self.algorithm.name)
+        source = self.data.source if self.data.source != "auto" else spec.default_source
+        if source not in spec.sources:
+            raise ValueError(f"data.source: {spec.name} trains only from {' or '.join(spec.sources)} data "
+                             f"(set data.source: {spec.default_source})")
+        problem = spec.check(self.algorithm, source)
+        if problem:
+            raise ValueError(problem)
+        roles = ROLES + tuple(role.name for role in spec.roles(self.algorithm))
+        for role in self.resources.placement:
+            if role not in roles:
+                raise ValueError(f"resources.placement: unknown role {role!r}; this run's roles are {', '.join(roles)}")
+        from alignrl.kinds import KINDS  # the kind registry imports torch models; the schema stays light
+
+        if spec.kind not in KINDS:
+            raise ValueError(f"algorithm {spec.name} names data kind {spec.kind!r}, which is not registered")
+        return self

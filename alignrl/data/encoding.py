@@ -13,11 +13,11 @@ class OverlongPromptError(DataError):
     """A templated prompt is longer than `data.max_prompt_tokens` and the config says reject."""
 
 
-def encode_prompt(tokenizer, text: str) -> list[int]:
-    """Render one user turn through the chat template and open the assistant turn."""
-    encoded = tokenizer.apply_chat_template(
-        [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=True
-    )
+def encode_prompt(tokenizer, prompt: str | list[dict]) -> list[int]:
+    """Render a prompt (one user turn, or a conversation ending in one) through the chat template, once,
+    and open the assistant turn."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
     ids = encoded["input_ids"] if hasattr(encoded, "keys") else encoded
     return list(ids)
 

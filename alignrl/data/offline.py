@@ -1,6 +1,6 @@
 """Offline data for the runtime: preference rows, tokenized once, served as dataset samples.
 
-A dataset sample has the same fields as a generated one (DESIGN.md §2), so offline rounds flow
+A dataset sample has the same fields as a generated one (alignrl/data/schemas.py), so offline rounds flow
 through the same reward/reference annotation, builders and buffer as online rounds.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt
 from alignrl.data.oracle_prefs import oracle_preference_rows
-from alignrl.data.readers import DataError, read_preferences
+from alignrl.data.readers import DataError, last_user_text, read_preferences
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class OfflinePair:
 def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train") -> list[OfflinePair]:
     """The dataset's pairs (or, with none given, the task oracles' best-vs-worst pools on `split`), tokenized."""
     if cfg.data.preference_dataset:
-        rows, where = read_preferences(cfg.data.preference_dataset), cfg.data.preference_dataset
+        rows = read_preferences(cfg.data.preference_dataset, cfg.data.dataset_split, cfg.data.columns)
+        where = cfg.data.preference_dataset
     else:
         rows, where = oracle_preference_rows(cfg, cfg.data.pool_per_oracle, split), "the task oracles' pools"
     if not rows:
@@ -40,33 +41,22 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train") -> list[
     for index, row in enumerate(rows):
         ids = fit_prompt(encode_prompt(tokenizer, row["prompt"]), cfg.data.max_prompt_tokens,
                          cfg.data.overlong_prompts, f"{where}: row {index}")
-        pairs.append(OfflinePair(row["prompt_id"], row["prompt"], ids, row["chosen"], row["rejected"],
+        pairs.append(OfflinePair(row["prompt_id"], last_user_text(row["prompt"]), ids, row["chosen"], row["rejected"],
                                  encode_response(tokenizer, row["chosen"]), encode_response(tokenizer, row["rejected"]),
                                  row.get("chosen_reward"), row.get("rejected_reward"), row.get("source") or "off"))
     return pairs
 
 
-def _sample(pair: OfflinePair, tag: str, role: str, version: int) -> dict:
+def dataset_sample(pair: OfflinePair, tag: str, role: str, version: int) -> dict:
+    """One response of a dataset pair as a sample with the fields of a generated one.
+
+    `tag` makes sample ids unique per pass over the dataset; `version` stamps the learner version
+    the sample is meant for (dataset samples never go stale). Each data kind picks which
+    responses of a pair it trains on (alignrl.kinds).
+    """
     text, ids, reward = ((pair.chosen, pair.chosen_token_ids, pair.chosen_reward) if role == "chosen"
                          else (pair.rejected, pair.rejected_token_ids, pair.rejected_reward))
     return {"sample_id": f"{tag}-{role[0]}", "prompt_id": pair.prompt_id, "prompt": pair.prompt,
             "prompt_token_ids": pair.prompt_token_ids, "response": text, "response_token_ids": ids,
             "behaviour_logprobs": None, "finished": True, "policy_version": version, "source": pair.source,
             "reward": reward}
-
-
-def dataset_samples(pair: OfflinePair, tag: str, version: int, kind: str) -> list[dict]:
-    """The samples one dataset pair contributes for a data kind.
-
-    pairwise: chosen and rejected, labelled (`pair_id`, `role`) so the builder pairs them as given;
-    pointwise (RAO): both responses as scored points; weighted_sft (VAR): the chosen response only.
-    `tag` makes sample ids unique per pass over the dataset; `version` stamps the learner version
-    the sample is meant for (dataset samples never go stale).
-    """
-    if kind == "pairwise":
-        return [dict(_sample(pair, tag, role, version), pair_id=tag, role=role) for role in ("chosen", "rejected")]
-    if kind == "pointwise":
-        return [_sample(pair, tag, "chosen", version), _sample(pair, tag, "rejected", version)]
-    if kind == "weighted_sft":
-        return [_sample(pair, tag, "chosen", version)]
-    raise ValueError(f"no offline samples for {kind!r} examples (that kind trains online only)")

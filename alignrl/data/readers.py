@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,52 +49,152 @@ def read_table(path: str | Path) -> pa.Table:
     raise DataError(f"{path}: unsupported data format {suffix!r}; use .parquet or .jsonl")
 
 
-def _rows_with(path: str | Path, table: pa.Table, required: dict[str, type], optional: dict[str, type]) -> list[dict]:
-    missing = [c for c in required if c not in table.column_names]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {missing}; found {table.column_names}")
-    if table.num_rows == 0:
-        raise DataError(f"{path}: the dataset is empty")
-    rows = []
-    for index, row in enumerate(table.to_pylist()):
-        for column, kind in required.items():
-            value = row.get(column)
-            if not isinstance(value, kind) or (kind is str and not value.strip()):
-                raise DataError(f"{path}: row {index}: column {column!r} must be a non-empty {kind.__name__}, "
-                                f"got {value!r}")
-        for column, kind in optional.items():
-            value = row.get(column)
-            if value is not None and not isinstance(value, kind):
-                raise DataError(f"{path}: row {index}: column {column!r} must be {kind}, got {value!r}")
-        rows.append(row)
-    return rows
+def read_dataset(source: str | Path, split: str = "train") -> tuple[pa.Table, str]:
+    """(table, where) from a data file, a `datasets` dir written by `save_to_disk`, or a hub dataset id."""
+    path = Path(source)
+    if path.is_file() or path.suffix.lower() in (".parquet", ".jsonl", ".json"):
+        return read_table(path), str(path)
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(f"{source}: not a data file; reading dataset dirs and hub ids needs the `datasets` "
+                        f"package") from None
+    if path.is_dir():
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except (FileNotFoundError, ValueError) as err:
+            raise DataError(f"{path}: not a dataset saved with save_to_disk ({err})") from None
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise DataError(f"{path}: no split {split!r}; it has {sorted(loaded)} (set data.dataset_split)")
+            loaded = loaded[split]
+        return loaded.data.table, f"{path} [{split}]"
+    try:
+        loaded = datasets.load_dataset(str(source), split=split)
+    except Exception as err:  # noqa: BLE001 - the hub client raises many kinds; all mean "not available"
+        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
+        raise DataError(f"{source}: not a local file or dataset dir, and the hub dataset could not be loaded"
+                        f"{offline}: {type(err).__name__}: {str(err)[:300]}") from None
+    return loaded.data.table, f"{source} [{split}]"
 
 
-def _row_id(row: dict, index: int) -> str:
-    """The row's own `prompt_id`, or its row number when the column is absent or null."""
-    value = row.get("prompt_id")
+def _row_id(row: dict, index: int, column: str = "prompt_id") -> str:
+    """The row's own id, or its row number when the column is absent or null."""
+    value = row.get(column)
     return str(index if value is None else value)
 
 
-def read_prompts(path: str | Path, prompt_column: str = "prompt") -> list[dict]:
-    """Rows with `prompt_id` (made from the row number when absent) and `prompt`."""
-    table = read_table(path)
-    rows = _rows_with(path, table, {prompt_column: str}, {"answer": str, "task": str})
-    return [
-        {"prompt_id": _row_id(row, index), "prompt": row[prompt_column],
-         "answer": row.get("answer"), "task": row.get("task")}
-        for index, row in enumerate(rows)
-    ]
+ROLES = ("system", "user", "assistant")
 
 
-def read_preferences(path: str | Path) -> list[dict]:
-    """Rows with `prompt`, `chosen`, `rejected`, and optional rewards and source."""
-    table = read_table(path)
-    rows = _rows_with(path, table, {"prompt": str, "chosen": str, "rejected": str},
-                      {"chosen_reward": (int, float), "rejected_reward": (int, float), "source": str})
-    return [
-        {"prompt_id": _row_id(row, index), "prompt": row["prompt"], "chosen": row["chosen"],
-         "rejected": row["rejected"], "chosen_reward": row.get("chosen_reward"),
-         "rejected_reward": row.get("rejected_reward"), "source": row.get("source") or "off"}
-        for index, row in enumerate(rows)
-    ]
+def as_messages(value, where: str) -> list[dict]:
+    """A conversational value (TRL's format): a non-empty list of {role, content} with string content."""
+    if not isinstance(value, list) or not value:
+        raise DataError(f"{where}: expected a non-empty list of {{role, content}} messages, got {value!r:.80}")
+    out = []
+    for i, message in enumerate(value):
+        if (not isinstance(message, dict) or message.get("role") not in ROLES
+                or not isinstance(message.get("content"), str)):
+            raise DataError(f"{where}: message {i} must be {{role: {'|'.join(ROLES)}, content: str}}, "
+                            f"got {message!r:.80}")
+        out.append({"role": message["role"], "content": message["content"]})
+    return out
+
+
+def _text_or_messages(value, where: str) -> None:
+    if not isinstance(value, (str, list)):
+        raise DataError(f"{where}: must be a string or a list of {{role, content}} messages, got {value!r:.80}")
+
+
+def prompt_value(value, where: str):
+    """A prompt as a string, or as messages ending in a user turn (trailing assistant turns are answers)."""
+    _text_or_messages(value, where)
+    if isinstance(value, str):
+        if not value.strip():
+            raise DataError(f"{where}: the prompt is empty")
+        return value
+    messages = as_messages(value, where)
+    while messages and messages[-1]["role"] == "assistant":
+        messages = messages[:-1]
+    if not messages or messages[-1]["role"] != "user":
+        raise DataError(f"{where}: a conversational prompt must end with a user turn")
+    return messages
+
+
+def last_user_text(prompt) -> str:
+    """What rewards see as the prompt: the text, or the conversation's last user turn."""
+    return prompt if isinstance(prompt, str) else prompt[-1]["content"]
+
+
+def response_text(value, where: str) -> str:
+    """A response as a string, or as messages whose last (assistant) turn is the response."""
+    _text_or_messages(value, where)
+    if isinstance(value, str):
+        if not value.strip():
+            raise DataError(f"{where}: the response is empty")
+        return value
+    messages = as_messages(value, where)
+    if messages[-1]["role"] != "assistant":
+        raise DataError(f"{where}: a conversational response must end with an assistant turn")
+    return messages[-1]["content"]
+
+
+def _column(table: pa.Table, where: str, role: str, columns: dict[str, str], fallback: str | None = None) -> str:
+    name = columns.get(role, role)
+    if name in table.column_names:
+        return name
+    if fallback and role not in columns and fallback in table.column_names:
+        return fallback
+    hint = "" if role in columns else f" (map another column with data.columns: {{{role}: NAME}})"
+    raise DataError(f"{where}: no {name!r} column; found {table.column_names}{hint}")
+
+
+def read_prompts(path: str | Path, prompt_column: str = "prompt", split: str = "train",
+                 columns: dict[str, str] | None = None) -> list[dict]:
+    """Rows with `prompt_id` (the row number when absent), `prompt` (text or messages), `answer`, `task`.
+
+    The prompt column may hold strings or conversations (TRL's prompt-only and conversational formats);
+    without one, a `messages` column is read with its final assistant turns removed.
+    """
+    columns = {**({"prompt": prompt_column} if prompt_column != "prompt" else {}), **(columns or {})}
+    table, where = read_dataset(path, split)
+    if table.num_rows == 0:
+        raise DataError(f"{where}: the dataset is empty")
+    column = _column(table, where, "prompt", columns, fallback="messages")
+    id_column = columns.get("prompt_id", "prompt_id")
+    out = []
+    for index, row in enumerate(table.to_pylist()):
+        at = f"{where}: row {index}: column {column!r}"
+        out.append({"prompt_id": _row_id(row, index, id_column), "prompt": prompt_value(row.get(column), at),
+                    "answer": row.get("answer"), "task": row.get("task")})
+    return out
+
+
+def read_preferences(path: str | Path, split: str = "train", columns: dict[str, str] | None = None) -> list[dict]:
+    """Rows with `prompt` (text or messages), `chosen`, `rejected`, and optional rewards and source.
+
+    chosen/rejected may be strings or conversations ending in the assistant's response (TRL's
+    conversational preference format).
+    """
+    columns = columns or {}
+    table, where = read_dataset(path, split)
+    if table.num_rows == 0:
+        raise DataError(f"{where}: the dataset is empty")
+    names = {role: _column(table, where, role, columns) for role in ("prompt", "chosen", "rejected")}
+    rows = []
+    for index, row in enumerate(table.to_pylist()):
+        at = {role: f"{where}: row {index}: column {name!r}" for role, name in names.items()}
+        for reward in ("chosen_reward", "rejected_reward"):
+            value = row.get(reward)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise DataError(f"{where}: row {index}: column {reward!r} must be a number, got {value!r}")
+        source = row.get("source")
+        if source is not None and not isinstance(source, str):
+            raise DataError(f"{where}: row {index}: column 'source' must be a string, got {source!r}")
+        rows.append({"prompt_id": _row_id(row, index, columns.get("prompt_id", "prompt_id")),
+                     "prompt": prompt_value(row.get(names["prompt"]), at["prompt"]),
+                     "chosen": response_text(row.get(names["chosen"]), at["chosen"]),
+                     "rejected": response_text(row.get(names["rejected"]), at["rejected"]),
+                     "chosen_reward": row.get("chosen_reward"), "rejected_reward": row.get("rejected_reward"),
+                     "source": source or "off"})
+    return rows

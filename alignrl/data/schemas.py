@@ -1,4 +1,4 @@
-"""Arrow schemas of everything that flows through alignrl (DESIGN.md §2)."""
+"""Arrow schemas of everything that flows through alignrl (docs/architecture.md, Data flow)."""
 
 from __future__ import annotations
 
@@ -59,5 +59,4 @@ def samples_to_table(rows: list[dict]) -> pa.Table:
         validate_sample_row(row)
     return pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
 
-# Buffer example schemas (one per data kind) live in alignrl/data/example_schemas.py.
-from alignrl.data.example_schemas import PAIR_EXAMPLE_SCHEMA  # noqa: E402,F401
+# Buffer example schemas, one per data kind, live with their kinds in alignrl/kinds/.

@@ -1,4 +1,4 @@
-"""ReAlign stage A (ALGORITHMS.md §7A): train the reviser R that rewrites policy drafts.
+"""ReAlign stage A (docs/algorithms.md §7A): train the reviser R that rewrites policy drafts.
 
 1. Warm-up: SFT of R(yh_1 | T_rev(x, yh_M)) on the first `sft_fraction` of training prompts.
 2. Quantile-anchored DPO with R_ref = the warm-up reviser, on the remaining prompts (k anchors).
@@ -26,7 +26,8 @@ from alignrl.data.encoding import encode_prompt, encode_response, pack_sequences
 from alignrl.learning.forward import sequence_logprobs
 from alignrl.metrics import MetricsSink
 from alignrl.models.generate import generate
-from alignrl.models.sft import _progress, sft_loss, splits_from_config
+from alignrl.data.prompts import task_splits
+from alignrl.models.sft import _progress, sft_loss
 from alignrl.models.tiny import load_model_dir, save_model_dir
 from alignrl.tasks import make_task
 from alignrl.tasks.oracles import default_oracles, strong_pool
@@ -60,7 +61,7 @@ def _ranked_pools(cfg: RunConfig, params: RealignParams) -> list[tuple[object, l
     tasks = {name: make_task(name, **cfg.data.task_options.get(name, {})) for name in cfg.data.tasks}
     oracles = default_oracles()
     return [(p, [r.text for r in strong_pool(tasks[p.task], p, oracles, params.reviser.pool_per_oracle, cfg.data.seed)])
-            for p in splits_from_config(cfg).train]
+            for p in task_splits(cfg).train]
 
 
 def _budget(model, max_new_tokens: int) -> int:
@@ -77,7 +78,7 @@ def revise(model, tokenizer, requests: list[str], drafts: list[str], template: s
 
 def _evaluate(cfg: RunConfig, policy, reviser, tokenizer, template: str) -> tuple[float, float, float]:
     """Sampled held-out drafts of the policy vs the reviser's greedy revisions of them."""
-    heldout = splits_from_config(cfg).heldout[: cfg.eval.num_prompts]
+    heldout = task_splits(cfg).heldout[: cfg.eval.num_prompts]
     tasks = {name: make_task(name) for name in cfg.data.tasks}
     n = cfg.eval.max_new_tokens
     drafts = generate(policy, tokenizer, [encode_prompt(tokenizer, p.text) for p in heldout], n,
@@ -160,3 +161,22 @@ def train_reviser(cfg: RunConfig, init_dir: str | Path, out_dir: str | Path) -> 
     result = ReviserResult(str(model_dir), draft_r, rev_r, win, sft_value, dpo_value, time.perf_counter() - started)
     (out / "reviser_result.json").write_text(json.dumps(asdict(result), indent=2))
     return result
+
+
+def ensure_reviser(cfg: RunConfig, out: Path, policy_dir: Path) -> Path:
+    """ReAlign's reviser: the configured one, or one trained from the initial policy (cached by config)."""
+    from alignrl.config.loader import sections_fingerprint
+
+    params = cfg.algorithm.reviser
+    if params.path is not None:
+        return Path(params.path)
+    root = Path(out) / "reviser"
+    stamp, model_dir = root / "fingerprint", root / "model"
+    key = sections_fingerprint(cfg, ("model", "data", "sft")) + json.dumps(params.model_dump(mode="json"),
+                                                                            sort_keys=True)
+    if not (model_dir.is_dir() and stamp.is_file() and stamp.read_text() == key):
+        result = train_reviser(cfg, policy_dir, root)
+        print(f"reviser: held-out drafts {result.draft_reward:.3f} -> revisions {result.revision_reward:.3f} "
+              f"(win rate {result.revision_win_rate:.2f}) in {result.seconds:.1f}s")
+        stamp.write_text(key)
+    return model_dir

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from alignrl.algorithms.logprobs import shifted_mask, token_logps
 from alignrl.config.schema import RunConfig
+from alignrl.data.prompts import task_splits
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt, pack_sequences
 from alignrl.metrics import MetricsSink
 from alignrl.models.evaluate import evaluate_reward
@@ -21,7 +22,6 @@ from alignrl.models.tiny import save_model_dir
 from alignrl.schedule import lr_multiplier
 from alignrl.tasks import make_task
 from alignrl.tasks.oracles import ScriptedOracle
-from alignrl.tasks.splits import PromptSplits, make_splits
 
 
 @dataclass
@@ -33,11 +33,6 @@ class SFTResult:
     final_loss: float
     seconds: float
     steps: int
-
-
-def splits_from_config(cfg: RunConfig) -> PromptSplits:
-    tasks = [make_task(name, **cfg.data.task_options.get(name, {})) for name in cfg.data.tasks]
-    return make_splits(tasks, cfg.data.n_train, cfg.data.n_heldout, cfg.data.seed, cfg.data.heldout_fraction)
 
 
 def sft_loss(model, input_ids, attention_mask, loss_mask) -> torch.Tensor:
@@ -60,7 +55,7 @@ def run_sft(cfg: RunConfig, out_dir: str | Path) -> SFTResult:
     torch.manual_seed(cfg.runtime.seed)
     rng = random.Random(cfg.runtime.seed)
     model, tokenizer = policy_from_config(cfg.model)
-    splits = splits_from_config(cfg)
+    splits = task_splits(cfg)  # SFT targets come from the task oracles
     heldout = splits.heldout[: cfg.eval.num_prompts]
     tasks = {name: make_task(name) for name in cfg.data.tasks}
     oracle = ScriptedOracle("sft-target", cfg.sft.target_error_rate)

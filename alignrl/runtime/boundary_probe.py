@@ -1,4 +1,4 @@
-"""The on/off boundary probe (ALGORITHMS.md §9, §12): at each iteration, should DPO train on- or off-policy?
+"""The on/off boundary probe (docs/algorithms.md §9, §12): at each iteration, should DPO train on- or off-policy?
 
 The current policy samples 2 responses per probe prompt; each is compared by reward with the 2
 off-policy responses for the same prompt (4 comparisons). BS_on = V_on / (V_on + V_off) picks
@@ -15,9 +15,9 @@ from alignrl.runtime.calls import call
 
 
 class BoundaryProbe:
-    def __init__(self, cfg: RunConfig, handles, tokenizer, sink: MetricsSink):
+    def __init__(self, cfg: RunConfig, handles, tokenizer, sink: MetricsSink, options):
         self.cfg, self.h, self.sink = cfg, handles, sink
-        self.params = cfg.algorithm.boundary
+        self.params = options  # probe_prompts, hysteresis, latch (the algorithm's boundary block)
         # Probe prompts are held out from training (with a preference file: its first rows).
         pairs = load_offline_pairs(cfg, tokenizer, split="heldout")[: self.params.probe_prompts]
         self.prompts = [{"prompt_id": p.prompt_id, "prompt": p.prompt, "prompt_token_ids": p.prompt_token_ids}

@@ -19,6 +19,7 @@ from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.telemetry import Telemetry
+from alignrl.transport import SNAPSHOT_TRANSPORT, TRANSPORTS
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Handles:
     reference: object
     buffer: object
     learners: object
-    reviser: object = None  # ReAlign's ReviserActor
+    roles: dict = field(default_factory=dict)  # the algorithm's extra roles by name (ReAlign: reviser)
 
 
 @dataclass
@@ -45,6 +46,25 @@ class ControllerState:
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
+
+
+@dataclass
+class WeightPush:
+    """One push of the learner's current weights: the sender's ref (collective transports) and each receiver's."""
+
+    version: int
+    message: object
+    send: object | None
+    receives: list
+
+
+def start_weight_push(handles: Handles, transport: str, bucket_mb: float, zero_stage: int,
+                      timeout_s: float) -> WeightPush:
+    """Pack the weights on learner rank 0 and start every generator's receive (and the sender, if collective)."""
+    version, message = handles.learners.prepare_weights(transport, bucket_mb, zero_stage)
+    send = handles.learners.send_weights_async(transport, timeout_s) if TRANSPORTS.get(transport).collective else None
+    receives = [gen.receive_weights.remote(transport, version, message, timeout_s) for gen in handles.generators]
+    return WeightPush(version, message, send, receives)
 
 
 @dataclass
@@ -76,7 +96,9 @@ class Controller:
         self.pending: dict = {}
         self.learner_refs: list | None = None
         self.learner_deadline = 0.0
-        self._buckets: list | None = None
+        self._snapshot = None  # point-to-point weights of the current version, for restores and resets
+        self.transport = rt.weight_sync
+        self.collective = TRANSPORTS.get(rt.weight_sync).collective
         self.rollouts_in_flight = 0
         self.recovery = Recovery(handles, rt.rpc_timeout_s, rt.max_actor_restarts, telemetry)
         self.recovery.ref_version = state.ref_version
@@ -149,38 +171,36 @@ class Controller:
         self.rollouts_in_flight += 1
 
     def _launch_sync(self) -> None:
-        """Push the new weights to every generator, through the object store or a collective broadcast."""
+        """Push the new weights to every generator through the configured weight transport."""
         rt = self.cfg.runtime
         started = time.monotonic()
         deadline = started + rt.sync_timeout_s
-        if rt.weight_sync == "broadcast":
-            version, layout = self.h.learners.broadcast_layout(rt.sync_bucket_mb)
-            send = self.h.learners.broadcast_send_async()
-            self.pending[send] = _Pending("send", deadline, f"weight broadcast v{version} from learner rank 0",
-                                          0, version, started)
-            calls = [gen.receive_broadcast.remote(version, layout) for gen in self.h.generators]
-        else:
-            version, buckets = self.h.learners.weight_buckets(rt.sync_bucket_mb, rt.zero_stage)
-            self._buckets = buckets
-            calls = [gen.load_weights.remote(version, buckets) for gen in self.h.generators]
+        push = start_weight_push(self.h, self.transport, rt.sync_bucket_mb, rt.zero_stage, rt.sync_timeout_s)
+        version = push.version
+        if push.send is not None:  # the sender runs alongside the receivers
+            self.pending[push.send] = _Pending("send", deadline, f"{self.transport} weight push v{version} from "
+                                               f"learner rank 0", 0, version, started)
+        elif self.transport == SNAPSHOT_TRANSPORT:
+            self._snapshot = push.message  # the same objects serve restores and a reference reset of this version
         self.telemetry.export_seconds = time.monotonic() - started
-        for g, ref in enumerate(calls):
+        for g, ref in enumerate(push.receives):
             self.pending[ref] = _Pending("sync", deadline, f"weight sync v{version} to generator-{g}", g, version,
                                          started)
             self.syncing[g] = True
 
-    def weight_buckets(self) -> list:
-        """Object-store buckets of the current weights (for the reference reset), made once per version."""
-        if self._buckets is None:
-            _, self._buckets = self.h.learners.weight_buckets(self.cfg.runtime.sync_bucket_mb,
-                                                              self.cfg.runtime.zero_stage)
-        return self._buckets
+    def weight_buckets(self):
+        """Point-to-point weights of the current version (restores, the reference reset), made once per version."""
+        if self._snapshot is None:
+            rt = self.cfg.runtime
+            _, self._snapshot = self.h.learners.prepare_weights(SNAPSHOT_TRANSPORT, rt.sync_bucket_mb, rt.zero_stage)
+        return self._snapshot
 
     def reset_reference(self, version: int) -> None:
         """ref = the current policy (iterative DPO); queued examples scored under the old one are evicted."""
-        buckets = self.weight_buckets()
-        self.recovery.with_retries(lambda: self.h.reference.load_weights.remote(version, buckets),
-                                   f"reference reset to v{version}")
+        buckets, timeout = self.weight_buckets(), self.cfg.runtime.sync_timeout_s
+        self.recovery.with_retries(
+            lambda: self.h.reference.receive_weights.remote(SNAPSHOT_TRANSPORT, version, buckets, timeout),
+            f"reference reset to v{version}")
         self.recovery.ref_buckets, self.recovery.ref_version = buckets, version
         self.state.ref_version = version
         self.buffer("evict_where", "ref_version", version)
@@ -256,7 +276,7 @@ class Controller:
                     self.buffer("commit", batch_token, self.state.version, batch_ids)
                     self.state.version += 1
                     self.telemetry.on_step(metrics, time.monotonic() - step_started)
-                    self._buckets = None
+                    self._snapshot = None
                     if self.pipeline.online:
                         self._launch_sync()
                     if self.on_step is not None:
@@ -278,9 +298,10 @@ class Controller:
             try:
                 ray.get(ref)
             except (ray.exceptions.RayTaskError, ray.exceptions.RayActorError) as err:
-                if item.kind == "send" or self.cfg.runtime.weight_sync != "object_store" or not actor_died(err):
+                if item.kind == "send" or self.collective or not actor_died(err):
                     raise WeightSyncError(f"{item.what} failed: {err}") from err
-                # The generator restarted from its initial weights: push the current ones.
+                # The generator restarted from its initial weights: push the current ones (a restarted
+                # actor is in no collective group, so only point-to-point transports recover this way).
                 self.gen_version[item.index] = self.recovery.restore_generator(item.index, self.state.version,
                                                                                self.weight_buckets)
                 self.syncing[item.index] = False

@@ -11,7 +11,9 @@ import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
+from alignrl.algorithms import get_algorithm
 from alignrl.config.schema import RunConfig
+from alignrl.resources import actor_resources
 
 
 class PlacementError(RuntimeError):
@@ -28,9 +30,9 @@ def role_bundles(cfg: RunConfig) -> dict[str, list[dict[str, float]]]:
             out["GPU"] = gpus
         return out
 
-    reviser = cfg.algorithm.name == "realign"  # ReAlign serves revisions from a frozen reviser
+    extra = get_algorithm(cfg.algorithm.name).roles(cfg.algorithm)  # frozen servers the algorithm adds
     return {
-        "reviser": [bundle(r.server_cpus, r.server_gpus, "reviser")] if reviser else [],
+        **{role.name: [bundle(r.server_cpus, r.server_gpus, role.name)] for role in extra},
         "generator": [bundle(r.generator_cpus, r.generator_gpus, "generator")] * r.num_generators,
         "learner": [bundle(r.learner_cpus, r.learner_gpus, "learner")] * r.num_learners,
         "reference": [bundle(r.server_cpus, r.server_gpus, "reference")],
@@ -79,12 +81,6 @@ class RoleGroup:
             remove_placement_group(self.pg)
 
 
-def actor_resources(bundle: dict[str, float]) -> dict:
-    """A bundle as Ray actor options: CPUs, GPUs, and the custom resources."""
-    custom = {k: v for k, v in bundle.items() if k not in ("CPU", "GPU")}
-    return dict(num_cpus=bundle["CPU"], num_gpus=bundle.get("GPU", 0), resources=custom or None)
-
-
 def single_options(cfg: RunConfig, role: str) -> dict:
-    """Actor options of a single-replica role (reference, reward, buffer)."""
+    """Actor options of a single-replica role (reference, reward, buffer, an algorithm's extra role)."""
     return actor_resources(role_bundles(cfg)[role][0])

@@ -13,6 +13,7 @@ import time
 import ray
 
 from alignrl.runtime.calls import ActorLostError, RuntimeTimeout, call
+from alignrl.transport import SNAPSHOT_TRANSPORT
 
 
 def actor_died(err: BaseException) -> bool:
@@ -53,12 +54,13 @@ class Recovery:
         gen = self.h.generators[g]
         stats = self.with_retries(lambda: gen.stats.remote(), f"generator-{g} after a crash")
         if stats["version"] != version:
-            self.with_retries(lambda: gen.load_weights.remote(version, weight_buckets()),
+            self.with_retries(lambda: gen.receive_weights.remote(SNAPSHOT_TRANSPORT, version, weight_buckets(),
+                                                                 self.timeout),
                               f"weight restore of generator-{g}")
         return version
 
     def restore_reference(self) -> None:
         held = self.with_retries(lambda: self.h.reference.get_version.remote(), "reference-0 after a crash")
         if held != self.ref_version and self.ref_buckets is not None:
-            self.with_retries(lambda: self.h.reference.load_weights.remote(self.ref_version, self.ref_buckets),
-                              "weight restore of reference-0")
+            self.with_retries(lambda: self.h.reference.receive_weights.remote(
+                SNAPSHOT_TRANSPORT, self.ref_version, self.ref_buckets, self.timeout), "weight restore of reference-0")

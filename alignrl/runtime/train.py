@@ -8,24 +8,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
+from alignrl.algorithms import get_algorithm
 from alignrl.buffer import read_state
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
 from alignrl.data.offline import load_offline_pairs
 from alignrl.metrics import MetricsSink
-from alignrl.models.sft import splits_from_config
+from alignrl.data.prompts import DatasetPrompt, prompt_splits
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
 from alignrl.runtime.calls import ActorLostError, call
-from alignrl.runtime.boundary_probe import BoundaryProbe
 from alignrl.runtime.controller import Controller, ControllerState, Handles
+from alignrl.runtime.hooks import build_hooks
 from alignrl.runtime.pipelines import Pipeline, needs_offline_pairs
 from alignrl.runtime.recovery import actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
-from alignrl.runtime.setup import initial_policy, place_actors, reviser_model, save_checkpoint
+from alignrl.runtime.setup import initial_policy, save_checkpoint
 from alignrl.runtime.telemetry import Telemetry
+from alignrl.runtime.wiring import place_actors
+from alignrl.transport import TRANSPORTS
 
 
 @dataclass
@@ -39,10 +41,12 @@ class TrainResult:
 
 
 def _encode_prompts(cfg: RunConfig, tokenizer, prompts) -> list[dict]:
+    where = cfg.data.prompt_dataset or "task prompt"
     return [
         {"prompt_id": p.prompt_id, "prompt": p.text,
-         "prompt_token_ids": fit_prompt(encode_prompt(tokenizer, p.text), cfg.data.max_prompt_tokens,
-                                        cfg.data.overlong_prompts, f"prompt {p.prompt_id} ({p.text[:30]!r})")}
+         "prompt_token_ids": fit_prompt(encode_prompt(tokenizer, p.chat if isinstance(p, DatasetPrompt) else p.text),
+                                        cfg.data.max_prompt_tokens, cfg.data.overlong_prompts,
+                                        f"{where}: prompt {p.prompt_id} ({p.text[:30]!r})")}
         for p in prompts
     ]
 
@@ -88,21 +92,25 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     ckpt = latest_checkpoint(resume) if resume else None
     state = ControllerState(**read_controller_state(ckpt, cfg_json)["state"]) if ckpt else ControllerState()
     policy_dir, tokenizer = initial_policy(cfg, out)
-    splits = splits_from_config(cfg)
+    splits = prompt_splits(cfg)
     train_prompts = _encode_prompts(cfg, tokenizer, splits.train)
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
-    boundary = getattr(cfg.algorithm, "boundary", None)
-    probing = boundary is not None and boundary.enabled
+    # Which prompts this run may train on and which it evaluates on, for the user to audit.
+    (out / "prompt_split.json").write_text(json.dumps({
+        "source": cfg.data.prompt_dataset or f"tasks {cfg.data.tasks}",
+        "train": [p["prompt_id"] for p in train_prompts], "heldout": [p["prompt_id"] for p in heldout]}))
     pipeline = Pipeline(cfg, train_prompts, load_offline_pairs(cfg, tokenizer) if needs_offline_pairs(cfg) else None)
-    reviser_dir = reviser_model(cfg, out, policy_dir) if cfg.algorithm.name == "realign" else None
+    # Extra roles (ReAlign's reviser) get their models before any actor starts (trained once, cached).
+    spec = get_algorithm(cfg.algorithm.name)
+    role_dirs = {role.name: role.prepare(cfg, out, policy_dir) for role in spec.roles(cfg.algorithm)}
 
     with RaySession(cfg, ray_address) as session:
         shutil.rmtree(out / "buffer_state", ignore_errors=True)  # a crash-restart snapshot of an earlier run
         handles = place_actors(cfg, session, policy_dir, ckpt, pipeline.schema, state.version,
-                               state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, reviser_dir)
+                               state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, role_dirs)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
-        if cfg.runtime.weight_sync == "broadcast":
-            handles.learners.init_broadcast(handles.generators)
+        if TRANSPORTS.get(cfg.runtime.weight_sync).collective:
+            handles.learners.connect_transport(cfg.runtime.weight_sync, handles.generators)
         if ckpt is not None:
             handles.learners.load(str(ckpt), "state")
             call(handles.buffer.load_state.remote(read_state(ckpt)), cfg.runtime.rpc_timeout_s,
@@ -110,7 +118,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
         evaluate = Evaluator(cfg, handles, heldout)
-        probe = BoundaryProbe(cfg, handles, tokenizer, sink) if probing else None
+        hooks = build_hooks(cfg, handles, tokenizer, sink)
         if ckpt is None:
             before = evaluate(None, 0)
             state.history.append([0, before])
@@ -120,11 +128,9 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
         def after_step(controller: Controller) -> None:
             version = controller.state.version
             paused = time.monotonic()
-            algo = cfg.algorithm
-            if getattr(algo, "reset_reference", False) and version % algo.steps_per_iteration == 0:
-                controller.reset_reference(version)
-            if probe is not None and version % algo.steps_per_iteration == 0 and version < cfg.runtime.total_steps:
-                controller.switch_source(probe(controller, version))
+            for hook in hooks:  # the algorithm's own between-step work (reference reset, boundary probe)
+                if hook.due(version, cfg.runtime.total_steps):
+                    hook.run(controller, version)
             if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:
                 reward = evaluate(controller, version)
                 controller.state.history.append([version, reward])
@@ -136,8 +142,10 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             telemetry.pause(time.monotonic() - paused)
 
         controller = Controller(cfg, handles, pipeline, telemetry, state, on_step=after_step)
-        if probe is not None and ckpt is None:
-            controller.switch_source(probe(controller, 0))
+        if ckpt is None:
+            for hook in hooks:
+                if hook.due(0, cfg.runtime.total_steps):
+                    hook.run(controller, 0)
         with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
             if state.history:
                 progress.set_reward(state.history[-1][1])

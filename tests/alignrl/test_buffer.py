@@ -2,7 +2,7 @@ import pyarrow as pa
 import pytest
 
 from alignrl.buffer import ReplayBuffer
-from alignrl.data.schemas import PAIR_EXAMPLE_SCHEMA
+from alignrl.kinds.pairwise import PAIR_EXAMPLE_SCHEMA
 
 
 def _examples(ids: list[tuple[str, str]], version: int, ref_version: int = 0) -> pa.Table:

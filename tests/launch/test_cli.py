@@ -1,6 +1,6 @@
 import pyarrow.parquet as pq
 
-from launch.cli import main
+from alignrl.launch.cli import main
 
 
 def test_config_show_and_errors(repo_root, capsys):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from launch import jobs
-from launch.cli import main
+from alignrl.launch import jobs
+from alignrl.launch.cli import main
 from tests.conftest import (
     agent_port_flags,
     e2e_job_file,

@@ -3,8 +3,8 @@
 import pytest
 import ray
 
-from alignrl.runtime.weight_sync import unpack_bucket
-from learners.group import LearnerError, LearnerGroup
+from alignrl.transport.buckets import unpack_buckets
+from alignrl.learners.group import LearnerError, LearnerGroup
 from tests.conftest import e2e_config
 
 pytestmark = pytest.mark.cpu
@@ -22,11 +22,8 @@ def _weights_after_one_step(cfg, policy_dir) -> tuple[dict, dict]:
     try:
         group.setup(cfg.model_dump(mode="json", by_alias=True), str(policy_dir), 1)
         metrics = group.finish_step(group.train_step_async(_rows()))
-        _, buckets = group.weight_buckets(64, 0)
-        state = {}
-        for bucket in ray.get(buckets):
-            state.update(unpack_bucket(bucket))
-        return state, metrics
+        _, buckets = group.prepare_weights("object_store", 64, 0)
+        return unpack_buckets(ray.get(buckets)), metrics
     finally:
         group.shutdown()
 

@@ -36,3 +36,13 @@ def test_weights_detached_and_gradient_is_weighted_sft():
 def test_ref_samples_mode():
     w = ref_sample_weights(torch.tensor([1.0]), torch.tensor([[0.0, 2.0]]), 1.0)
     assert w.item() == pytest.approx(torch.e / ((1 + torch.e ** 2) / 2), abs=1e-5)
+
+
+def test_ref_logp_reduction_mean_divides_each_column_by_its_response_length():
+    lengths = torch.tensor([2.0, 4.0, 5.0])  # len(y_j)
+    batch = WeightedSFTBatch(POLICY.view(1, 3), REF.view(1, 3, 3), R.view(1, 3, 3), lengths.view(1, 3))
+    mean = get_algorithm("var").loss(batch, VARParams(ref_logp_reduction="mean"))
+    summed = get_algorithm("var").loss(batch, VARParams())
+    w_mean, _ = var_weights(REF / lengths.view(1, 3), R, 1.0)
+    assert mean.metrics["var/w_mean"] == pytest.approx(w_mean.mean().item(), abs=1e-6)
+    assert mean.metrics["var/w_mean"] != pytest.approx(summed.metrics["var/w_mean"], abs=1e-3)

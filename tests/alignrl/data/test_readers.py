@@ -31,11 +31,11 @@ def test_malformed_jsonl_names_the_line(tmp_path):
 
 
 def test_missing_columns_and_bad_rows(tmp_path):
-    with pytest.raises(DataError, match=r"missing column\(s\) \['rejected'\]"):
+    with pytest.raises(DataError, match=r"no 'rejected' column; found \['prompt', 'chosen'\]"):
         read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a"}]))
     bad = _jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b"},
                             {"prompt": "p", "chosen": "", "rejected": "b"}], "bad.jsonl")
-    with pytest.raises(DataError, match=r"row 1: column 'chosen' must be a non-empty str"):
+    with pytest.raises(DataError, match=r"row 1: column 'chosen': the response is empty"):
         read_preferences(bad)
     with pytest.raises(DataError, match="chosen_reward"):
         read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b", "chosen_reward": "hi"}],

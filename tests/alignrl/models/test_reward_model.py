@@ -48,7 +48,7 @@ def test_trained_rm_beats_the_length_baseline_and_serves_as_a_reward(tmp_path, c
     from alignrl.config.reward_model import RewardModelConfig
     from alignrl.models.reward_model import train_reward_model
     from alignrl.rewards import make_reward
-    from launch.cli import main
+    from alignrl.launch.cli import main
 
     cfg = RewardModelConfig(max_pairs=1000, max_eval_pairs=300, max_length=96, steps=60, batch_size=16, lr=2e-4,
                             eval_interval=1000, progress=False)

@@ -10,13 +10,14 @@ import ray
 from ray.cluster_utils import Cluster
 
 from alignrl.metrics import MetricsSink
-from alignrl.models.sft import splits_from_config
+from alignrl.data.prompts import prompt_splits
 from alignrl.runtime.controller import Controller, ControllerState
 from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.placement import PlacementError
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.session import RaySession
-from alignrl.runtime.setup import initial_policy, place_actors
+from alignrl.runtime.setup import initial_policy
+from alignrl.runtime.wiring import place_actors
 from alignrl.runtime.telemetry import Telemetry
 from alignrl.runtime.train import _encode_prompts
 from tests.conftest import e2e_config
@@ -36,7 +37,7 @@ def main(policy_dir: str, out: str) -> None:
         from pathlib import Path
 
         policy, tokenizer = initial_policy(cfg, Path(out))
-        prompts = _encode_prompts(cfg, tokenizer, splits_from_config(cfg).train)
+        prompts = _encode_prompts(cfg, tokenizer, prompt_splits(cfg).train)
         with RaySession(cfg) as session:
             pipeline = Pipeline(cfg, prompts, None)
             handles = place_actors(cfg, session, policy, None, pipeline.schema)

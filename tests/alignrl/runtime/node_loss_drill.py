@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-# Declare a lost node dead in seconds, not the default ~15-65 s (DESIGN.md §6).
+# Declare a lost node dead in seconds, not the default ~15-65 s (docs/architecture.md, Faults and timeouts).
 os.environ.update({"RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "1000",
                    "RAY_health_check_failure_threshold": "3"})
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from alignrl.metrics import read_metrics
-from alignrl.models.sft import splits_from_config
+from alignrl.data.prompts import prompt_splits
 from alignrl.runtime.train import run_training
 from tests.conftest import e2e_config
 
@@ -32,7 +32,7 @@ def test_probe_picks_off_policy_data_for_a_policy_that_cannot_do_the_task(ray_cl
 def test_probe_picks_on_policy_data_when_the_dataset_is_worse(ray_cluster, warm_policy, tmp_path):
     # The warm policy sorts most digits right; the dataset's answers are junk for the same prompts.
     base = e2e_config(warm_policy)
-    prompts = splits_from_config(base).heldout[:16] + splits_from_config(base).train[:64]
+    prompts = prompt_splits(base).heldout[:16] + prompt_splits(base).train[:64]
     dataset = tmp_path / "junk.jsonl"
     dataset.write_text("".join(json.dumps({"prompt": p.text, "chosen": "x", "rejected": "xx"}) + "\n"
                                for p in prompts))

@@ -76,7 +76,7 @@ def test_a_hanging_reward_is_reported_within_its_timeout(ray_cluster, warm_polic
 
 
 def test_learner_death_stops_with_a_clear_error_and_resume_recovers(ray_cluster, warm_policy, tmp_path):
-    from learners.group import LearnerError
+    from alignrl.learners.group import LearnerError
 
     cfg = e2e_config(warm_policy, runtime={"total_steps": 40}, checkpoint={"interval": 10}, eval={"interval": 20})
     straight = run_training(cfg, tmp_path / "straight")

@@ -22,7 +22,7 @@ def _loop_steps_per_s(out) -> float:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_learning_across_seeds(ray_cluster, warm_policy, tmp_path, mode):
-    runtime = {"total_steps": STEPS, "max_staleness": 0 if mode == "sync" else 1, "async": mode == "async"}
+    runtime = {"total_steps": STEPS, "max_staleness": 0 if mode == "sync" else 1}
     gains, rates = [], []
     for seed in SEEDS:
         out = tmp_path / f"seed{seed}"

@@ -34,10 +34,12 @@ def test_reference_calls_only_where_the_loss_reads_them():
 
 
 def test_layouts_refused_up_front():
-    with pytest.raises(ConfigError, match="multiple of algorithm.micro_batch"):
+    with pytest.raises(ConfigError, match="multiple of the var block of 3"):
         Pipeline(_cfg({"name": "var", "micro_batch": 3}, runtime={"prompts_per_step": 16}), [], [PAIR])
     with pytest.raises(ConfigError, match="union_subsample"):
         Pipeline(_cfg({"name": "simplemix", "mix": "union_subsample"}), [], [PAIR])
+    with pytest.raises(ConfigError, match="algorithm.var_z_mode: ref_samples needs"):
+        _cfg({"name": "var", "var_z_mode": "ref_samples"})
     with pytest.raises(ConfigError, match="needs offline pairs"):
         Pipeline(_cfg({"name": "dpo"}), [], [])
 

@@ -8,11 +8,12 @@ from alignrl.runtime.controller import Controller, ControllerState
 from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.session import RaySession
-from alignrl.runtime.setup import initial_policy, place_actors
+from alignrl.runtime.setup import initial_policy
+from alignrl.runtime.wiring import place_actors
 from alignrl.runtime.telemetry import Telemetry
 from alignrl.runtime.train import _encode_prompts, run_training
 from alignrl.metrics import MetricsSink
-from alignrl.models.sft import splits_from_config
+from alignrl.data.prompts import prompt_splits
 from tests.conftest import e2e_config
 
 pytestmark = pytest.mark.cpu
@@ -27,13 +28,13 @@ def test_weight_sync_is_bit_identical_on_every_generator(ray_cluster, warm_polic
     cfg = e2e_config(warm_policy, resources={"num_generators": 2},
                      runtime={"total_steps": 2, "weight_sync": weight_sync})
     policy_dir, tokenizer = initial_policy(cfg, tmp_path)
-    prompts = _encode_prompts(cfg, tokenizer, splits_from_config(cfg).train)
+    prompts = _encode_prompts(cfg, tokenizer, prompt_splits(cfg).train)
     with RaySession(cfg) as session:
         pipeline = Pipeline(cfg, prompts, None)
         handles = place_actors(cfg, session, policy_dir, None, pipeline.schema)
         handles.learners.setup(cfg.model_dump(mode="json", by_alias=True), str(policy_dir), 2)
         if weight_sync == "broadcast":  # gloo here; the same code runs NCCL between GPUs
-            handles.learners.init_broadcast(handles.generators)
+            handles.learners.connect_transport("broadcast", handles.generators)
         before = handles.learners.digest()
         with MetricsSink(tmp_path) as sink:
             controller = Controller(cfg, handles, pipeline, Telemetry(sink, 2, 16), ControllerState())
@@ -48,7 +49,7 @@ def test_weight_sync_is_bit_identical_on_every_generator(ray_cluster, warm_polic
 
 @pytest.mark.parametrize("max_staleness", [0, 1])
 def test_staleness_bound_and_exactly_once_accounting(ray_cluster, warm_policy, tmp_path, max_staleness):
-    cfg = e2e_config(warm_policy, runtime={"max_staleness": max_staleness, "async": max_staleness > 0,
+    cfg = e2e_config(warm_policy, runtime={"max_staleness": max_staleness,
                                            "total_steps": 5})
     result = run_training(cfg, tmp_path)
     metrics = read_metrics(tmp_path / "metrics.jsonl")
@@ -67,7 +68,7 @@ def test_staleness_bound_and_exactly_once_accounting(ray_cluster, warm_policy, t
 
 
 def test_resume_reproduces_the_next_step_loss(ray_cluster, warm_policy, tmp_path):
-    sync = {"max_staleness": 0, "async": False}
+    sync = {"max_staleness": 0}
     optim = {"schedule": "constant", "warmup_ratio": 0.0}
     straight = run_training(e2e_config(warm_policy, runtime={**sync, "total_steps": 3}, optim=optim),
                             tmp_path / "straight")

@@ -1,0 +1,70 @@
+"""`pointwise`: every scored response of one prompt, with reference sequence and prompt log-probs (RAO)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import torch
+
+from alignrl.algorithms.batches import PointBatch
+from alignrl.algorithms.logprobs import sequence_logps
+from alignrl.algorithms.rao import check_shared_first_token
+from alignrl.data.offline import dataset_sample
+from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, row_floats, unused
+from alignrl.algorithms.registry import RoundShape
+from alignrl.kinds.registry import Built, DataKind, register_kind
+from alignrl.learning.forward import forward_tokens
+
+# One prompt: n_i scored responses, their reference log-probs, and the reference prompt log-prob after t0.
+POINT_EXAMPLE_SCHEMA = pa.schema(HEAD + [
+    pa.field("context_token_ids", TOKENS, nullable=False),
+    pa.field("response_token_ids", pa.list_(TOKENS), nullable=False),
+    pa.field("rewards", pa.list_(pa.float64()), nullable=False),
+    pa.field("ref_logp_seq", pa.list_(pa.float64()), nullable=False),
+    pa.field("ref_prompt_logp", pa.float64(), nullable=False),
+])
+
+
+def point_examples(samples: list[dict], ref_version: int | None, shape: RoundShape | None = None) -> Built:
+    """RAO points: every scored response of a prompt, with reference sequence and prompt log-probs."""
+    kept, evicted = fresh(samples, ref_version)
+    rows = []
+    for group in by_prompt(kept).values():
+        rows.append({**head(group, ref_version, f"p:{group[0]['sample_id']}"),
+                     "context_token_ids": group[0]["prompt_token_ids"],
+                     "response_token_ids": [s["response_token_ids"] for s in group],
+                     "rewards": [s["reward"] for s in group],
+                     "ref_logp_seq": [s["ref_logp_seq"] for s in group],
+                     "ref_prompt_logp": group[0]["ref_prompt_logp"]})
+    return pa.Table.from_pylist(rows, schema=POINT_EXAMPLE_SCHEMA), unused(kept, rows), evicted
+
+
+def point_batch(model, rows: list[dict], pad_id: int, extras=None) -> PointBatch:
+    """Every response's sequence log-prob, plus the detached prompt log-ratio p_i per prompt."""
+    contexts = [r["context_token_ids"] for r in rows for _ in r["response_token_ids"]]
+    responses = [resp for r in rows for resp in r["response_token_ids"]]
+    _, logp_tok, mask, prompt_mask, input_ids = forward_tokens(model, contexts, responses, pad_id)
+    check_shared_first_token(input_ids)
+    device = logp_tok.device
+    index = torch.tensor([i for i, r in enumerate(rows) for _ in r["response_token_ids"]], device=device)
+    first = torch.tensor([sum(len(r["response_token_ids"]) for r in rows[:i]) for i in range(len(rows))],
+                         device=device)
+    with torch.no_grad():  # the prompt's own log-prob after t0, read off the first response's forward
+        policy_prompt = (logp_tok[first] * prompt_mask[first]).sum(-1)
+    return PointBatch(
+        policy_logp=sequence_logps(logp_tok, mask),
+        ref_logp=torch.tensor([v for r in rows for v in r["ref_logp_seq"]], device=device),
+        rewards=torch.tensor([v for r in rows for v in r["rewards"]], device=device),
+        prompt_index=index,
+        prompt_logratio=policy_prompt - row_floats(rows, "ref_prompt_logp", device),
+    )
+
+
+def point_dataset_samples(pair, tag: str, version: int) -> list[dict]:
+    """Both responses as points; the reward actor scores them (a pair's labels are no point targets)."""
+    return [dataset_sample(pair, tag, "chosen", version), dataset_sample(pair, tag, "rejected", version)]
+
+
+POINTWISE = register_kind(DataKind(
+    "pointwise", POINT_EXAMPLE_SCHEMA, point_examples, point_batch,
+    summary="every scored response of a prompt with reference sequence and prompt log-probs",
+    dataset_samples=point_dataset_samples, dataset_rewards=True, prompt_logp=True))

@@ -1,0 +1,37 @@
+"""A run on the user's prompt file trains on those prompts and evaluates on its held-out ones.
+
+What it trained on is read from the run itself (the checkpoint's buffer accounting and the run's
+prompt_split.json), never from the config.
+"""
+
+import json
+import random
+
+import pytest
+
+from alignrl.runtime.train import run_training
+from alignrl.tasks import make_task
+from tests.conftest import e2e_config
+
+pytestmark = pytest.mark.cpu
+
+
+def test_training_draws_only_from_the_prompt_file(ray_cluster, warm_policy, tmp_path):
+    task, rng = make_task("digit_sort", min_len=3, max_len=8), random.Random(11)
+    texts = list(dict.fromkeys(task.prompt_text(task.make_question(rng)) for _ in range(400)))[:120]
+    path = tmp_path / "mine.jsonl"
+    path.write_text("".join(json.dumps({"uid": f"user-{i}", "instruction": t}) + "\n" for i, t in enumerate(texts)))
+    cfg = e2e_config(warm_policy, data={"prompt_dataset": str(path), "columns": {"prompt": "instruction",
+                                                                                "prompt_id": "uid"}},
+                     runtime={"total_steps": 3}, eval={"num_prompts": 16})
+    out = tmp_path / "run"
+    result = run_training(cfg, out)
+    split = json.loads((out / "prompt_split.json").read_text())
+    mine = {f"user-{i}" for i in range(len(texts))}
+    assert split["source"] == str(path) and set(split["train"]) | set(split["heldout"]) <= mine
+    assert len(split["heldout"]) == 16 and not set(split["train"]) & set(split["heldout"])
+    accounting = json.loads((out / "checkpoints" / "step_000003" / "buffer.json").read_text())
+    trained = accounting["trained_prompts"]
+    assert sum(trained.values()) == 3 * cfg.runtime.train_batch_size  # every trained example is counted
+    assert set(trained) <= set(split["train"])  # ... and each came from the file's training split
+    assert result.steps == 3 and 0.0 <= result.reward_after <= 1.0
