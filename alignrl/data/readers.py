@@ -101,19 +101,22 @@ def as_messages(value, where: str) -> list[dict]:
     return out
 
 
-def _text_or_messages(value, where: str) -> None:
-    if not isinstance(value, (str, list)):
+def _text_or_messages(value, where: str, what: str):
+    """A non-empty string, or validated messages: the two forms a prompt or a response may take."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise DataError(f"{where}: the {what} is empty")
+        return value
+    if not isinstance(value, list):
         raise DataError(f"{where}: must be a string or a list of {{role, content}} messages, got {value!r:.80}")
+    return as_messages(value, where)
 
 
 def prompt_value(value, where: str):
     """A prompt as a string, or as messages ending in a user turn (trailing assistant turns are answers)."""
-    _text_or_messages(value, where)
-    if isinstance(value, str):
-        if not value.strip():
-            raise DataError(f"{where}: the prompt is empty")
-        return value
-    messages = as_messages(value, where)
+    messages = _text_or_messages(value, where, "prompt")
+    if isinstance(messages, str):
+        return messages
     while messages and messages[-1]["role"] == "assistant":
         messages = messages[:-1]
     if not messages or messages[-1]["role"] != "user":
@@ -128,12 +131,9 @@ def last_user_text(prompt) -> str:
 
 def response_text(value, where: str) -> str:
     """A response as a string, or as messages whose last (assistant) turn is the response."""
-    _text_or_messages(value, where)
-    if isinstance(value, str):
-        if not value.strip():
-            raise DataError(f"{where}: the response is empty")
-        return value
-    messages = as_messages(value, where)
+    messages = _text_or_messages(value, where, "response")
+    if isinstance(messages, str):
+        return messages
     if messages[-1]["role"] != "assistant":
         raise DataError(f"{where}: a conversational response must end with an assistant turn")
     return messages[-1]["content"]
