@@ -196,11 +196,11 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     """Failures of a started run, printed as one line (the traceback adds nothing for users)."""
     from alignrl.rewards import RewardError
     from alignrl.runtime.checkpoint import CheckpointError
-    from alignrl.runtime.calls import ActorLostError
+    from alignrl.runtime.calls import ActorLostError, FillError
     from alignrl.runtime.controller import RuntimeTimeout, WeightSyncError
     from alignrl.learners.group import LearnerError
 
-    return RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError
+    return RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError, FillError
 
 
 def _root_cause(err: BaseException) -> BaseException:

@@ -40,6 +40,9 @@ class PolicyEngine:
         self.cfg, self.rank = cfg, rank
         self.spec = get_algorithm(cfg.algorithm.name)
         self.kind = get_kind(self.spec.kind)
+        self.algorithm = cfg.algorithm  # the loss's parameters, with the response cap filled in where it is implied
+        if self.spec.length_field and getattr(self.algorithm, self.spec.length_field) is None:
+            self.algorithm = self.algorithm.model_copy(update={self.spec.length_field: cfg.generation.max_new_tokens})
         torch.manual_seed(cfg.runtime.seed)
         model, tokenizer = load_model_dir(model_dir, DTYPES[cfg.model.dtype])
         self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_token_id
@@ -66,7 +69,7 @@ class PolicyEngine:
         for start in range(0, len(rows), micro):
             batch = self.kind.forward(self.engine.module, rows[start: start + micro], self.pad_id,
                                       self.spec.forward_extras)
-            out = self.spec.loss(batch, self.cfg.algorithm)
+            out = self.spec.loss(batch, self.algorithm)
             if not torch.isfinite(out.loss):
                 raise FloatingPointError(f"rank {self.rank}: loss is {out.loss.item()} at version {self.version}")
             self.engine.backward(out.loss)

@@ -39,17 +39,19 @@ def group_by_prompt(responses: Iterable[ScoredResponse]) -> dict[str, list[Score
     return dict(groups)
 
 
-def usable(r: ScoredResponse) -> bool:
-    """Empty or truncated (no EOS) responses never enter a pair (docs/algorithms.md §0, pairs from samples)."""
-    return bool(r.text.strip()) and r.finished
+def usable(r: ScoredResponse, keep_truncated: bool = False) -> bool:
+    """Empty responses never enter a pair; truncated ones (no EOS) only when the caller keeps them
+    (the runtime applies `generation.truncated` before pairing; docs/algorithms.md §0)."""
+    return bool(r.text.strip()) and (keep_truncated or r.finished)
 
 
-def best_worst_pair(responses: list[ScoredResponse], source: str, context: str | None = None) -> PreferencePair | None:
+def best_worst_pair(responses: list[ScoredResponse], source: str, context: str | None = None,
+                    keep_truncated: bool = False) -> PreferencePair | None:
     """y_w = argmax reward, y_l = argmin reward; None on a tie, identical texts, or too few usable responses.
 
     The first maximum and the first minimum win ties in position, so results are deterministic.
     """
-    kept = [r for r in responses if usable(r)]
+    kept = [r for r in responses if usable(r, keep_truncated)]
     if len(kept) < 2:
         return None
     best = max(kept, key=lambda r: r.reward)

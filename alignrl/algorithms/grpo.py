@@ -98,7 +98,8 @@ class GRPOParams(AlgorithmParams):
     adv_eps: float = Field(1e-6, gt=0, description="eps added to the group std")
     scale_rewards: bool = Field(True, description="divide advantages by the group std")
     aggregation: Literal["grpo", "bnpo", "dr_grpo"] = Field("grpo", description="token-loss aggregation")
-    max_completion_length: int = Field(32, ge=1, description="L_max for dr_grpo aggregation; also the generation cap")
+    max_completion_length: int | None = Field(
+        None, ge=1, description="L_max of dr_grpo aggregation; null is generation.max_new_tokens (another value is an error)")
 
 
 class DrGRPOParams(GRPOParams):
@@ -123,7 +124,7 @@ def _group_spec(name: str, params: type[GRPOParams], summary: str) -> AlgorithmS
     return AlgorithmSpec(name, params, "group", _grpo, summary=summary, sources=("online",),
                          uses_reference=lambda p: p.beta > 0,
                          shape=lambda p: RoundShape(per_prompt=p.group_size),
-                         response_cap=lambda p: p.max_completion_length)
+                         length_field="max_completion_length")
 
 
 register(_group_spec("grpo", GRPOParams, "GRPO: group-relative advantages with a clipped ratio and k3 KL"))

@@ -121,7 +121,9 @@ class AlgorithmSpec:
     hooks: Callable[[Any], tuple[StepHook, ...]] = _nothing
     # (logits, token log-probs, response mask) -> {name: per-sequence tensor}, detached, for the loss
     forward_extras: Callable | None = None
-    response_cap: Callable[[Any], int | None] = field(default=lambda params: None)  # a lower max_new_tokens
+    # A parameter that is the response-length cap again (GRPO's L_max): null takes generation.max_new_tokens,
+    # any other value must equal it, so the cap has one source of truth.
+    length_field: str | None = None
     round_metrics: Callable[[list[dict]], dict[str, float]] = field(default=lambda samples: {})  # per scored round
     # (params, data source) -> an error message when the runtime cannot run these parameters
     check: Callable[[Any, str], str | None] = field(default=lambda params, source: None)

@@ -139,7 +139,11 @@ class ResourcesConfig(StrictModel):
 
 class GenerationConfig(StrictModel):
     backend: str = Field("hf", description="registered generation backend: hf (transformers generate, the CPU default) or vllm")
-    max_new_tokens: int = Field(16, ge=1, description="cap on sampled response length")
+    max_new_tokens: int = Field(16, ge=1, description="cap on sampled response length (the one response-length cap)")
+    truncated: Literal["auto", "drop", "keep", "penalize"] = Field(
+        "auto", description="responses cut at max_new_tokens (no EOS): drop, keep, or penalize them; auto: the data kind's default")
+    truncation_penalty: float = Field(
+        1.0, ge=0, description="with truncated: penalize, subtracted from a cut response's reward before pairing or advantages")
 
     @field_validator("backend")
     @classmethod
@@ -181,6 +185,8 @@ class RuntimeConfig(StrictModel):
         description="registered weight transport: object_store (bucketed Ray objects, anywhere) or broadcast (NCCL/gloo collective)")
     sync_bucket_mb: float = Field(64.0, gt=0, description="size of one weight-sync bucket")
     seed: int = Field(0, description="seed of sampling, shuffling and initialisation")
+    fill_patience: float = Field(
+        10.0, gt=0, description="rounds a learner step may wait for, as a multiple of the rounds a full batch needs; then the run stops and says why")
     max_actor_restarts: int = Field(
         3, ge=0, description="restarts of a crashed generator, reward, reference or buffer actor; its work is re-issued")
 
@@ -258,6 +264,12 @@ class RunConfig(StrictModel):
         if source not in spec.sources:
             raise ValueError(f"data.source: {spec.name} trains only from {' or '.join(spec.sources)} data "
                              f"(set data.source: {spec.default_source})")
+        if spec.length_field:
+            value = getattr(self.algorithm, spec.length_field)
+            if value is not None and value != self.generation.max_new_tokens:
+                raise ValueError(f"algorithm.{spec.length_field}: {value} differs from generation.max_new_tokens "
+                                 f"{self.generation.max_new_tokens}; both are the response-length cap, so leave "
+                                 f"{spec.length_field} unset (it follows generation.max_new_tokens)")
         problem = spec.check(self.algorithm, source)
         if problem:
             raise ValueError(problem)

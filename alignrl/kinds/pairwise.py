@@ -66,7 +66,7 @@ def pair_examples(samples: list[dict], ref_version: int | None, shape: RoundShap
     for (_, source), group in groups.items():
         scored = [ScoredResponse(s["prompt_id"], s["prompt"], s["response"], s["reward"], s["finished"], s["sample_id"])
                   for s in group]
-        pair = best_worst_pair(scored, source)
+        pair = best_worst_pair(scored, source, keep_truncated=True)  # the runtime already applied its policy
         if pair is not None:
             by_id = {s["sample_id"]: s for s in group}
             rows.append(_pair_row(by_id[pair.chosen_id], by_id[pair.rejected_id], ref_version, source))
@@ -109,4 +109,7 @@ def pair_dataset_samples(pair, tag: str, version: int) -> list[dict]:
 PAIRWISE = register_kind(DataKind(
     "pairwise", PAIR_EXAMPLE_SCHEMA, pair_examples, pair_batch,
     summary="one preference pair (context, chosen, rejected) with reference log-probs",
-    dataset_samples=pair_dataset_samples))
+    dataset_samples=pair_dataset_samples,
+    # Dropping cut answers starves rounds with chat models at realistic caps; a penalty still ranks
+    # every finished answer above a cut one of equal reward.
+    truncated="penalize"))

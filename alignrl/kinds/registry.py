@@ -31,6 +31,7 @@ class DataKind:
     dataset_rewards: bool = False  # dataset samples are scored by the reward actor (point-wise targets)
     cross_blocks: bool = False  # rewards and reference log-probs of every (x_i, y_j) within a block
     prompt_logp: bool = False  # the reference also scores each prompt after its first token
+    truncated: str = "keep"  # the default of generation.truncated for this kind (drop, keep or penalize)
 
 
 KINDS: Registry[DataKind] = Registry("data kind", "register one with alignrl.kinds.register_kind")

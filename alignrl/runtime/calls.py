@@ -13,6 +13,10 @@ class WeightSyncError(RuntimeError):
     """A weight sync failed; the message names the generator (or the broadcasting learner)."""
 
 
+class FillError(RuntimeError):
+    """Rounds keep yielding too few examples to fill a batch; the message says why and what to change."""
+
+
 class ActorLostError(RuntimeError):
     """An actor crashed and did not come back (restarts exhausted, or its node is gone); names the actor."""
 

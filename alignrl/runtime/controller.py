@@ -15,6 +15,7 @@ import ray
 
 from alignrl.config.schema import RunConfig
 from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError
+from alignrl.runtime.fill import FillWatch
 from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
@@ -101,6 +102,7 @@ class Controller:
         self.collective = TRANSPORTS.get(rt.weight_sync).collective
         self.rollouts_in_flight = 0
         self.recovery = Recovery(handles, rt.rpc_timeout_s, rt.max_actor_restarts, telemetry)
+        self.fill = FillWatch(cfg, pipeline.examples_per_round())
         self.recovery.ref_version = state.ref_version
         self.buffer_size = self.buffer("size")
         self.order = self._shuffled(state.epoch)
@@ -215,9 +217,11 @@ class Controller:
             self._reissue(item)
             return
         self.rollouts_in_flight -= 1
-        examples, dropped, evicted = self.pipeline.build(samples, self.state.ref_version)
-        self.buffer_size = self.buffer("ingest", [s["sample_id"] for s in samples], examples, dropped, evicted)
-        self.telemetry.on_rollout(samples, self.pipeline.round_metrics(samples))
+        built = self.pipeline.build(samples, self.state.ref_version)
+        self.buffer_size = self.buffer("ingest", [s["sample_id"] for s in samples], built.examples, built.dropped,
+                                       built.evicted)
+        self.telemetry.on_rollout(samples, self.pipeline.round_metrics(samples), built)
+        self.fill.record(built, len(samples))
 
     def _reissue(self, item: _Pending) -> None:
         """An actor in the round's chain crashed: restore the restarted actors, then run the round again."""
@@ -275,6 +279,7 @@ class Controller:
                     self.learner_refs = None
                     self.buffer("commit", batch_token, self.state.version, batch_ids)
                     self.state.version += 1
+                    self.fill.reset()
                     self.telemetry.on_step(metrics, time.monotonic() - step_started)
                     self._snapshot = None
                     if self.pipeline.online:

@@ -10,6 +10,9 @@ the algorithm's spec and its data kind's record answer every question.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pyarrow as pa
 import ray
 
 from alignrl.algorithms import RoundInputs, get_algorithm
@@ -21,6 +24,15 @@ from alignrl.kinds import get_kind
 
 class PipelineError(ConfigError):
     """The algorithm cannot run with the data the config gives it."""
+
+
+@dataclass
+class RoundBuild:
+    examples: pa.Table
+    dropped: list[str]  # sample ids no example uses ...
+    evicted: list[str]  # ... and those scored under an older reference
+    reasons: dict[str, int]  # dropped samples by reason: truncated (by the policy), unpaired (ties, empties, ...)
+    cut: int  # samples that hit max_new_tokens, whatever the policy did with them
 
 
 def data_source(cfg: RunConfig) -> str:
@@ -57,11 +69,9 @@ class Pipeline:
         if rt.prompts_per_step % self.block:
             raise PipelineError(f"runtime.prompts_per_step {rt.prompts_per_step} must be a multiple of the "
                                 f"{self.spec.name} block of {self.block} samples (blocks never straddle rounds)")
-        max_new = cfg.generation.max_new_tokens
-        cap = self.spec.response_cap(self.params)
-        if cap is not None:
-            max_new = min(max_new, cap)
-        self.sampling = dict(max_new_tokens=max_new, temperature=cfg.generation.temperature,
+        gen = cfg.generation
+        self.truncated = self.kind.truncated if gen.truncated == "auto" else gen.truncated
+        self.sampling = dict(max_new_tokens=cfg.generation.max_new_tokens, temperature=cfg.generation.temperature,
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
         if needs_offline_pairs(cfg) and not self.offline_pairs:
             raise PipelineError(f"{self.spec.name} with data.source {self.source} needs offline pairs")
@@ -113,5 +123,15 @@ class Pipeline:
         """Per-round diagnostics beyond the loss, from the algorithm's spec (ReAlign's revision gain)."""
         return self.spec.round_metrics(samples)
 
-    def build(self, samples: list[dict], ref_version: int):
-        return self.kind.build(samples, ref_version if self.with_reference else None, self.shape)
+    def build(self, samples: list[dict], ref_version: int) -> RoundBuild:
+        """The round's examples, with every unused sample's id and the reason it went unused."""
+        cut = {s["sample_id"] for s in samples if s.get("finished") is False}
+        if self.truncated == "drop":
+            samples = [s for s in samples if s["sample_id"] not in cut]
+        elif self.truncated == "penalize" and cut:
+            penalty = self.cfg.generation.truncation_penalty
+            samples = [dict(s, reward=s["reward"] - penalty) if s["sample_id"] in cut else s for s in samples]
+        examples, unused, evicted = self.kind.build(samples, ref_version if self.with_reference else None, self.shape)
+        dropped = sorted(cut) if self.truncated == "drop" else []
+        return RoundBuild(examples, dropped + unused, evicted,
+                          {"truncated": len(dropped), "unpaired": len(unused)}, len(cut))

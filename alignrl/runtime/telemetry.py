@@ -27,10 +27,17 @@ class Telemetry:
         self.total_tokens = 0
         self.total_learner_seconds = 0.0
         self.faults: Counter[str] = Counter()  # cumulative: retried calls across restarts, re-issued rounds
+        self.drops: Counter[str] = Counter()  # cumulative: dropped samples by reason
+        self.generated = self.clipped = 0  # generated samples since the last step, and those cut at the cap
 
-    def on_rollout(self, samples: list[dict], round_metrics: dict | None = None) -> None:
+    def on_rollout(self, samples: list[dict], round_metrics: dict | None = None, built=None) -> None:
         for key, value in (round_metrics or {}).items():
             self.round_metrics.setdefault(key, []).append(value)
+        generated = [s for s in samples if s.get("behaviour_logprobs") is not None]
+        self.generated += len(generated)
+        self.clipped += sum(1 for s in generated if s.get("finished") is False)
+        if built is not None:
+            self.drops.update(built.reasons)
         tokens = sum(len(s["response_token_ids"]) for s in samples)
         self.gen_tokens += tokens
         self.total_tokens += tokens
@@ -67,6 +74,9 @@ class Telemetry:
         })
         row.update({"faults/actor_restarts": self.faults["faults/actor_restarts"],
                     "faults/reissued_rounds": self.faults["faults/reissued_rounds"]})
+        row.update({f"drops/{reason}": self.drops[reason] for reason in ("truncated", "unpaired")})
+        if self.generated:
+            row["completions/clipped_ratio"] = self.clipped / self.generated
         if self.rollout_rewards:
             row["rollout/reward_mean"] = sum(self.rollout_rewards) / len(self.rollout_rewards)
         row.update({key: sum(values) / len(values) for key, values in self.round_metrics.items()})
@@ -75,3 +85,4 @@ class Telemetry:
         self.window_start, self.paused = time.monotonic(), 0.0
         self.gen_tokens, self.gen_busy, self.learner_busy, self.sync_seconds = 0, 0.0, 0.0, 0.0
         self.rollout_rewards = []
+        self.generated = self.clipped = 0

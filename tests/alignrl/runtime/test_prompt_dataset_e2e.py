@@ -9,6 +9,8 @@ import random
 
 import pytest
 
+from alignrl.metrics import read_metrics
+from alignrl.runtime.calls import FillError
 from alignrl.runtime.train import run_training
 from alignrl.tasks import make_task
 from tests.conftest import e2e_config
@@ -35,3 +37,14 @@ def test_training_draws_only_from_the_prompt_file(ray_cluster, warm_policy, tmp_
     assert sum(trained.values()) == 3 * cfg.runtime.train_batch_size  # every trained example is counted
     assert set(trained) <= set(split["train"])  # ... and each came from the file's training split
     assert result.steps == 3 and 0.0 <= result.reward_after <= 1.0
+    steps = [r for r in read_metrics(out / "metrics.jsonl") if r.get("loss") is not None]
+    assert all(0.0 <= r["completions/clipped_ratio"] <= 1.0 and "drops/unpaired" in r for r in steps)
+
+
+def test_a_run_that_cannot_fill_its_batch_stops_and_says_why(ray_cluster, warm_policy, tmp_path):
+    """Two new tokens never reach an answer's EOS: with truncated answers dropped, no pair is ever built."""
+    cfg = e2e_config(warm_policy, generation={"max_new_tokens": 2, "truncated": "drop"},
+                     runtime={"total_steps": 3, "fill_patience": 3}, eval={"num_prompts": 8, "max_new_tokens": 2})
+    with pytest.raises(FillError, match=r"hit generation\.max_new_tokens=2 without EOS.*Fix: raise "
+                                        r"generation\.max_new_tokens"):
+        run_training(cfg, tmp_path)
