@@ -7,7 +7,7 @@ import time
 import ray
 import torch
 
-from alignrl.actors.receiver import TransportEnds
+from alignrl.transport import TransportEnds
 
 
 @ray.remote
@@ -51,13 +51,13 @@ class GeneratorActor:
 
     def connect_transport(self, transport: str, addr: str, port: int, rank: int, world_size: int,
                           timeout_s: float) -> bool:
-        self.ends.connect(transport, addr, port, rank, world_size, timeout_s)
+        self.ends.get(transport).connect(rank, world_size, addr, port, timeout_s)
         return True
 
     def receive_weights(self, transport: str, version: int, message, timeout_s: float) -> float:
         """Take `version` through `transport` and load it into the backend; returns seconds spent."""
         started = time.perf_counter()
-        self.backend.load_state_dict(self.ends.receive(transport, message, timeout_s))
+        self.backend.load_state_dict(self.ends.get(transport).receive(message, timeout_s))
         self.version = version
         return time.perf_counter() - started
 

@@ -8,7 +8,7 @@ import torch
 from alignrl.learning.forward import batched_logprobs
 from alignrl.models.policy import DTYPES
 from alignrl.models.tiny import load_model_dir
-from alignrl.actors.receiver import TransportEnds
+from alignrl.transport import TransportEnds
 
 
 @ray.remote
@@ -63,6 +63,6 @@ class ReferenceActor:
 
     def receive_weights(self, transport: str, version: int, message, timeout_s: float) -> int:
         """Become the policy at `version` (iterative DPO's reference reset)."""
-        self.model.load_state_dict(self.ends.receive(transport, message, timeout_s))
+        self.model.load_state_dict(self.ends.get(transport).receive(message, timeout_s))
         self.version = version
         return version

@@ -10,6 +10,8 @@ from pathlib import Path
 import ray
 import torch
 
+from alignrl.transport import TransportEnds
+
 
 @ray.remote(max_restarts=0)
 class LearnerWorker:
@@ -22,7 +24,7 @@ class LearnerWorker:
                            "LOCAL_WORLD_SIZE": "1", "MASTER_ADDR": master_addr, "MASTER_PORT": str(master_port)})
         torch.set_num_threads(max(1, threads))
         self.policy = self.engine = None
-        self.transports: dict = {}  # weight transports by name, made on first use
+        self.ends = TransportEnds()  # the weight transports this rank sends through
 
     def setup(self, cfg_json: dict, model_dir: str, total_steps: int, timeout_s: float) -> dict:
         """Join the process group, load the policy and build the DeepSpeed engine."""
@@ -43,16 +45,9 @@ class LearnerWorker:
     def train_step(self, rows: list[dict]) -> dict:
         return self.policy.train_step(rows)
 
-    def _transport(self, name: str):
-        from alignrl.transport import make_transport
-
-        if name not in self.transports:
-            self.transports[name] = make_transport(name)
-        return self.transports[name]
-
     def connect_transport(self, name: str, addr: str, port: int, world_size: int, timeout_s: float) -> bool:
         """Rank 0 joins a collective transport's group as its root (rank 0 of that group)."""
-        self._transport(name).connect(0, world_size, addr, port, timeout_s)
+        self.ends.get(name).connect(0, world_size, addr, port, timeout_s)
         return True
 
     def prepare_weights(self, name: str, bucket_mb: float) -> tuple[int, object]:
@@ -62,12 +57,12 @@ class LearnerWorker:
         state = full_state_dict(self.engine)
         if self.rank != 0:
             return self.policy.version, None
-        return self.policy.version, self._transport(name).prepare(state, bucket_mb)
+        return self.policy.version, self.ends.get(name).prepare(state, bucket_mb)
 
     def send_weights(self, name: str, timeout_s: float) -> float:
         """Rank 0: the collective part of a push (the receivers sit in `receive` meanwhile)."""
         started = time.perf_counter()
-        self._transport(name).send(timeout_s)
+        self.ends.get(name).send(timeout_s)
         return time.perf_counter() - started
 
     def save(self, out_dir: str, tag: str) -> str:

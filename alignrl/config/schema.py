@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SerializeAsAny, field_validator, model_validator
 
 from alignrl.algorithms import ALGORITHMS, AlgorithmParams, get_algorithm
 from alignrl.tasks import TASKS
@@ -30,18 +31,20 @@ def algorithm_block(value):
 AlgorithmConfig = Annotated[SerializeAsAny[AlgorithmParams], BeforeValidator(algorithm_block)]
 
 
-def _registered(kind: str, name: str) -> str:
-    """Check a plug-in name against its registry (imported here, lazily: some pull in transformers)."""
-    if kind == "generation backend":
-        from alignrl.generation import BACKENDS as registry
-    elif kind == "weight transport":
-        from alignrl.transport import TRANSPORTS as registry
-    else:
-        from alignrl.rewards import REWARD_KINDS as registry
-    if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; registered: {', '.join(registry.names())} "
-                         f"(plug-ins listed in `plugins` can register more)")
-    return name
+def registered(module: str, attribute: str) -> AfterValidator:
+    """A str field that must name an entry of the registry `module.attribute`.
+
+    The registry is imported at validation time: some pull in transformers, and plug-ins have
+    registered theirs by then.
+    """
+    def check(name: str) -> str:
+        registry = getattr(importlib.import_module(module), attribute)
+        if name not in registry:
+            raise ValueError(f"unknown {registry.what} {name!r}; registered: {', '.join(registry.names())} "
+                             f"(plug-ins listed in `plugins` can register more)")
+        return name
+
+    return AfterValidator(check)
 
 
 class TinyModelConfig(StrictModel):
@@ -138,34 +141,25 @@ class ResourcesConfig(StrictModel):
 
 
 class GenerationConfig(StrictModel):
-    backend: str = Field("hf", description="registered generation backend: hf (transformers generate, the CPU default) or vllm")
+    backend: Annotated[str, registered("alignrl.generation", "BACKENDS")] = Field(
+        "hf", description="registered generation backend: hf (transformers generate, the CPU default) or vllm")
     max_new_tokens: int = Field(16, ge=1, description="cap on sampled response length (the one response-length cap)")
     truncated: Literal["auto", "drop", "keep", "penalize"] = Field(
         "auto", description="responses cut at max_new_tokens (no EOS): drop, keep, or penalize them; auto: the data kind's default")
     truncation_penalty: float = Field(
         1.0, ge=0, description="with truncated: penalize, subtracted from a cut response's reward before pairing or advantages")
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, name: str) -> str:
-        return _registered("generation backend", name)
-
     temperature: float = Field(1.0, ge=0, description="sampling temperature (0 = greedy)")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling mass")
     top_k: int = Field(0, ge=0, description="top-k sampling (0 = off)")
 
 
 class RewardConfig(StrictModel):
-    kind: str = Field("function", description="registered reward kind: function (a verifier), classifier (an HF RM) or http")
+    kind: Annotated[str, registered("alignrl.rewards", "REWARD_KINDS")] = Field(
+        "function", description="registered reward kind: function (a verifier), classifier (an HF RM) or http")
     function: str = Field("alignrl.tasks:verify", description="module:function called as fn(prompt=, response=) -> float")
     model: str | None = Field(None, description="HF sequence-classifier dir when kind is classifier")
     url: str | None = Field(None, description="endpoint when kind is http: POST prompts/responses, get rewards")
     timeout_s: float = Field(30.0, gt=0, description="timeout of one HTTP scoring call")
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, name: str) -> str:
-        return _registered("reward kind", name)
 
 
 class RuntimeConfig(StrictModel):
@@ -180,7 +174,7 @@ class RuntimeConfig(StrictModel):
     rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
     setup_timeout_s: float = Field(600.0, gt=0, description="timeout of placement, learner setup and checkpoint I/O")
     sync_timeout_s: float = Field(60.0, gt=0, description="timeout of one weight sync to all generators")
-    weight_sync: str = Field(
+    weight_sync: Annotated[str, registered("alignrl.transport", "TRANSPORTS")] = Field(
         "object_store",
         description="registered weight transport: object_store (bucketed Ray objects, anywhere) or broadcast (NCCL/gloo collective)")
     sync_bucket_mb: float = Field(64.0, gt=0, description="size of one weight-sync bucket")
@@ -189,11 +183,6 @@ class RuntimeConfig(StrictModel):
         10.0, gt=0, description="rounds a learner step may wait for, as a multiple of the rounds a full batch needs; then the run stops and says why")
     max_actor_restarts: int = Field(
         3, ge=0, description="restarts of a crashed generator, reward, reference or buffer actor; its work is re-issued")
-
-    @field_validator("weight_sync")
-    @classmethod
-    def _known_transport(cls, name: str) -> str:
-        return _registered("weight transport", name)
 
     @model_validator(mode="after")
     def _batches(self):

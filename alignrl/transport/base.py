@@ -42,3 +42,16 @@ def register_transport(name: str, cls: type) -> type:
 
 def make_transport(name: str) -> WeightTransport:
     return TRANSPORTS.get(name)()
+
+
+class TransportEnds:
+    """The transports one process (a learner rank, a generator, the reference) uses, made on first use and kept,
+    so a collective transport keeps the group its `connect` formed."""
+
+    def __init__(self):
+        self.transports: dict[str, WeightTransport] = {}
+
+    def get(self, name: str) -> WeightTransport:
+        if name not in self.transports:
+            self.transports[name] = make_transport(name)
+        return self.transports[name]
