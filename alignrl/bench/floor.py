@@ -40,13 +40,14 @@ def floor_batches(cfg: RunConfig, policy_dir: str, steps: int) -> list[list[dict
     return batches
 
 
-def _score_with_reference(reference, rows: list[dict], pad_id: int) -> None:
+def _score_with_reference(reference, rows: list[dict], pad_id: int, options) -> None:
     """What the reference actor does for these rows (the same scoring function): both responses' log-probs."""
     from alignrl.learning.forward import batched_logprobs
 
     contexts = [r["context_token_ids"] for r in rows]
-    chosen, _ = batched_logprobs(reference, contexts, [r["chosen_token_ids"] for r in rows], pad_id)
-    rejected, _ = batched_logprobs(reference, contexts, [r["rejected_token_ids"] for r in rows], pad_id)
+    chosen, _ = batched_logprobs(reference, contexts, [r["chosen_token_ids"] for r in rows], pad_id, options=options)
+    rejected, _ = batched_logprobs(reference, contexts, [r["rejected_token_ids"] for r in rows], pad_id,
+                                   options=options)
     for row, c, r in zip(rows, chosen, rejected):
         row.update(ref_chosen=c, ref_rejected=r, ref_version=0)
 
@@ -76,7 +77,7 @@ def _rank_main(rank: int, world: int, port: int, cfg_json: dict, policy_dir: str
             torch.distributed.barrier()
             started = time.perf_counter()
             mine = rows[rank * share:(rank + 1) * share]
-            _score_with_reference(reference, mine, policy.pad_id)
+            _score_with_reference(reference, mine, policy.pad_id, policy.options)
             policy.train_step(mine)
             torch.distributed.barrier()  # a step ends when every rank's part has ended, as in the runtime
             seconds.append(time.perf_counter() - started)

@@ -168,7 +168,9 @@ class RuntimeConfig(StrictModel):
     total_steps: int = Field(40, ge=1, description="learner optimizer steps in the run")
     prompts_per_step: int = Field(16, ge=1, description="prompts sampled per generation round")
     train_batch_size: int = Field(16, ge=1, description="examples (pairs, groups' rows or points) per optimizer step")
-    micro_batch_size: int = Field(8, ge=1, description="examples per forward/backward; the rest accumulates")
+    micro_batch_size: int = Field(8, ge=1, description="most examples per forward/backward; the rest accumulates")
+    max_tokens_per_micro_batch: int | None = Field(
+        None, ge=1, description="most token positions per forward (packed: their sum; padded: rows x longest); null: count only examples")
     zero_stage: int = Field(0, ge=0, le=3, description="DeepSpeed ZeRO stage")
     namespace: str = Field("alignrl", description="Ray namespace; actors are named <role>-<i> inside it")
     rpc_timeout_s: float = Field(120.0, gt=0, description="timeout of every actor call (generation, scoring, steps)")
@@ -184,12 +186,17 @@ class RuntimeConfig(StrictModel):
     max_actor_restarts: int = Field(
         3, ge=0, description="restarts of a crashed generator, reward, reference or buffer actor; its work is re-issued")
 
-    @model_validator(mode="after")
-    def _batches(self):
-        if self.train_batch_size % self.micro_batch_size:
-            raise ValueError(
-                f"train_batch_size {self.train_batch_size} must be a multiple of micro_batch_size {self.micro_batch_size}")
-        return self
+
+
+class LearnerConfig(StrictModel):
+    gradient_checkpointing: bool = Field(
+        False, description="recompute the decoder's activations in the backward: far less memory, about a third more compute")
+    autocast: Literal["off", "bfloat16"] = Field(
+        "off", description="bf16 autocast of the learner's forward over fp32 weights (CPUs with avx512_bf16, GPUs)")
+    packing: bool = Field(
+        False, description="padding-free forwards: a micro-batch's sequences in one row, position ids reset per sequence")
+    logits_chunk_tokens: int | None = Field(
+        1024, ge=1, description="positions per output-head chunk, so [tokens x vocab] logits never exist at once; null: all")
 
 
 class OptimConfig(StrictModel):
@@ -239,6 +246,7 @@ class RunConfig(StrictModel):
     reward: RewardConfig = Field(default_factory=RewardConfig, description="how samples are scored")
     generation: GenerationConfig = Field(default_factory=GenerationConfig, description="sampling settings")
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="async pipeline, batches and timeouts")
+    learner: LearnerConfig = Field(default_factory=LearnerConfig, description="learner memory and speed levers")
     optim: OptimConfig = Field(default_factory=OptimConfig, description="policy optimizer")
     sft: SFTConfig = Field(default_factory=SFTConfig, description="SFT warm-up of the policy")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="held-out evaluation")
@@ -259,6 +267,9 @@ class RunConfig(StrictModel):
                 raise ValueError(f"algorithm.{spec.length_field}: {value} differs from generation.max_new_tokens "
                                  f"{self.generation.max_new_tokens}; both are the response-length cap, so leave "
                                  f"{spec.length_field} unset (it follows generation.max_new_tokens)")
+        if self.runtime.train_batch_size % self.resources.num_learners:
+            raise ValueError(f"runtime.train_batch_size {self.runtime.train_batch_size} must split evenly over "
+                             f"resources.num_learners {self.resources.num_learners}")
         problem = spec.check(self.algorithm, source)
         if problem:
             raise ValueError(problem)

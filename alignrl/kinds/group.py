@@ -9,7 +9,7 @@ from alignrl.algorithms.batches import GroupBatch
 from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, padded, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import forward_tokens
+from alignrl.learning.forward import DEFAULT, forward_tokens
 
 GROUP_EXAMPLE_SCHEMA = pa.schema(HEAD + [
     pa.field("context_token_ids", TOKENS, nullable=False),
@@ -36,15 +36,15 @@ def group_examples(samples: list[dict], ref_version: int | None, shape: RoundSha
     return pa.Table.from_pylist(rows, schema=GROUP_EXAMPLE_SCHEMA), unused(kept, rows), evicted
 
 
-def group_batch(model, rows: list[dict], pad_id: int, extras=None) -> GroupBatch:
+def group_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAULT) -> GroupBatch:
     """Per-token policy log-probs of every completion, aligned with the behaviour and reference rows."""
     sizes = {len(r["response_token_ids"]) for r in rows}
     if len(sizes) != 1:
         raise ValueError(f"GRPO groups in one micro-batch differ in size: {sorted(sizes)}")
     contexts = [r["context_token_ids"] for r in rows for _ in r["response_token_ids"]]
     responses = [resp for r in rows for resp in r["response_token_ids"]]
-    _, logp_tok, mask, _, _ = forward_tokens(model, contexts, responses, pad_id)
-    device = logp_tok.device
+    out = forward_tokens(model, contexts, responses, pad_id, options)
+    logp_tok, mask, device = out.logp_tok, out.mask, out.logp_tok.device
     width = max(len(resp) for resp in responses)
     policy = torch.zeros((len(responses), width), device=device)
     for i in range(len(responses)):
@@ -61,6 +61,10 @@ def group_batch(model, rows: list[dict], pad_id: int, extras=None) -> GroupBatch
     )
 
 
+def group_sequences(row: dict) -> list[tuple[int, int]]:
+    return [(len(row["context_token_ids"]), len(resp)) for resp in row["response_token_ids"]]
+
+
 GROUP = register_kind(DataKind(
-    "group", GROUP_EXAMPLE_SCHEMA, group_examples, group_batch,
+    "group", GROUP_EXAMPLE_SCHEMA, group_examples, group_batch, group_sequences,
     summary="G completions of one prompt with per-token behaviour and reference log-probs"))

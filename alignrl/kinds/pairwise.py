@@ -18,7 +18,7 @@ from alignrl.data.offline import dataset_sample
 from alignrl.kinds.common import HEAD, TOKENS, fresh, row_floats, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import forward_tokens
+from alignrl.learning.forward import DEFAULT, forward_tokens
 
 # One preference pair: context (chat prompt or revision template), chosen and rejected responses.
 PAIR_EXAMPLE_SCHEMA = pa.schema(HEAD + [
@@ -73,22 +73,22 @@ def pair_examples(samples: list[dict], ref_version: int | None, shape: RoundShap
     return pa.Table.from_pylist(rows, schema=PAIR_EXAMPLE_SCHEMA), unused(kept, rows), evicted
 
 
-def pair_batch(model, rows: list[dict], pad_id: int, extras=None) -> PairBatch:
+def pair_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAULT) -> PairBatch:
     """One forward over chosen-then-rejected sequences (N = 2P); reference log-probs come from the rows.
 
-    `extras(logits, token_logps, mask) -> {name: [2P] tensor}` adds detached per-sequence values
+    `extras(forward: TokenForward) -> {name: [2P] tensor}` adds detached per-sequence values
     an algorithm's loss reads (WPO's weights), split into (chosen, rejected).
     """
     contexts = [r["context_token_ids"] for r in rows]
-    logits, logp_tok, mask, _, _ = forward_tokens(
+    out = forward_tokens(
         model, contexts + contexts, [r["chosen_token_ids"] for r in rows] + [r["rejected_token_ids"] for r in rows],
-        pad_id)
-    seq = sequence_logps(logp_tok, mask)
+        pad_id, options)
+    seq = sequence_logps(out.logp_tok, out.mask)
     n, device = len(rows), seq.device
     split = {}
     if extras is not None:
         with torch.no_grad():
-            split = {name: (value[:n], value[n:]) for name, value in extras(logits, logp_tok, mask).items()}
+            split = {name: (value[:n], value[n:]) for name, value in extras(out).items()}
     return PairBatch(
         policy_chosen=seq[:n],
         policy_rejected=seq[n:],
@@ -106,8 +106,13 @@ def pair_dataset_samples(pair, tag: str, version: int) -> list[dict]:
     return [dict(dataset_sample(pair, tag, role, version), pair_id=tag, role=role) for role in ("chosen", "rejected")]
 
 
+def pair_sequences(row: dict) -> list[tuple[int, int]]:
+    context = len(row["context_token_ids"])
+    return [(context, len(row["chosen_token_ids"])), (context, len(row["rejected_token_ids"]))]
+
+
 PAIRWISE = register_kind(DataKind(
-    "pairwise", PAIR_EXAMPLE_SCHEMA, pair_examples, pair_batch,
+    "pairwise", PAIR_EXAMPLE_SCHEMA, pair_examples, pair_batch, pair_sequences,
     summary="one preference pair (context, chosen, rejected) with reference log-probs",
     dataset_samples=pair_dataset_samples,
     # Dropping cut answers starves rounds with chat models at realistic caps; a penalty still ranks

@@ -12,7 +12,7 @@ from alignrl.data.offline import dataset_sample
 from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, row_floats, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import forward_tokens
+from alignrl.learning.forward import DEFAULT, forward_tokens
 
 # One prompt: n_i scored responses, their reference log-probs, and the reference prompt log-prob after t0.
 POINT_EXAMPLE_SCHEMA = pa.schema(HEAD + [
@@ -38,20 +38,20 @@ def point_examples(samples: list[dict], ref_version: int | None, shape: RoundSha
     return pa.Table.from_pylist(rows, schema=POINT_EXAMPLE_SCHEMA), unused(kept, rows), evicted
 
 
-def point_batch(model, rows: list[dict], pad_id: int, extras=None) -> PointBatch:
+def point_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAULT) -> PointBatch:
     """Every response's sequence log-prob, plus the detached prompt log-ratio p_i per prompt."""
     contexts = [r["context_token_ids"] for r in rows for _ in r["response_token_ids"]]
     responses = [resp for r in rows for resp in r["response_token_ids"]]
-    _, logp_tok, mask, prompt_mask, input_ids = forward_tokens(model, contexts, responses, pad_id)
-    check_shared_first_token(input_ids)
-    device = logp_tok.device
+    out = forward_tokens(model, contexts, responses, pad_id, options, score_prompts=True)
+    check_shared_first_token(out.input_ids)
+    logp_tok, device = out.logp_tok, out.logp_tok.device
     index = torch.tensor([i for i, r in enumerate(rows) for _ in r["response_token_ids"]], device=device)
     first = torch.tensor([sum(len(r["response_token_ids"]) for r in rows[:i]) for i in range(len(rows))],
                          device=device)
     with torch.no_grad():  # the prompt's own log-prob after t0, read off the first response's forward
-        policy_prompt = (logp_tok[first] * prompt_mask[first]).sum(-1)
+        policy_prompt = (logp_tok[first] * out.prompt_mask[first]).sum(-1)
     return PointBatch(
-        policy_logp=sequence_logps(logp_tok, mask),
+        policy_logp=sequence_logps(logp_tok, out.mask),
         ref_logp=torch.tensor([v for r in rows for v in r["ref_logp_seq"]], device=device),
         rewards=torch.tensor([v for r in rows for v in r["rewards"]], device=device),
         prompt_index=index,
@@ -64,7 +64,11 @@ def point_dataset_samples(pair, tag: str, version: int) -> list[dict]:
     return [dataset_sample(pair, tag, "chosen", version), dataset_sample(pair, tag, "rejected", version)]
 
 
+def point_sequences(row: dict) -> list[tuple[int, int]]:
+    return [(len(row["context_token_ids"]), len(resp)) for resp in row["response_token_ids"]]
+
+
 POINTWISE = register_kind(DataKind(
-    "pointwise", POINT_EXAMPLE_SCHEMA, point_examples, point_batch,
+    "pointwise", POINT_EXAMPLE_SCHEMA, point_examples, point_batch, point_sequences,
     summary="every scored response of a prompt with reference sequence and prompt log-probs",
     dataset_samples=point_dataset_samples, dataset_rewards=True, prompt_logp=True))

@@ -24,7 +24,10 @@ class DataKind:
     name: str
     schema: pa.Schema
     build: Callable[..., Built]  # (samples, ref_version | None, shape: algorithms.RoundShape) -> Built
-    forward: Callable  # (model, rows, pad_id, extras=None) -> the batch its losses read
+    forward: Callable  # (model, rows, pad_id, extras=None, options=ForwardOptions()) -> the batch its losses read
+    # row -> (prompt tokens, response tokens) of each sequence its forward builds: micro-batch
+    # token budgets and loss normalisers are counted from these.
+    sequences: Callable[[dict], list[tuple[int, int]]]
     summary: str
     # (pair, tag, version) -> samples one dataset pair contributes; None: the kind trains online only.
     dataset_samples: Callable[..., list[dict]] | None = None
@@ -32,6 +35,17 @@ class DataKind:
     cross_blocks: bool = False  # rewards and reference log-probs of every (x_i, y_j) within a block
     prompt_logp: bool = False  # the reference also scores each prompt after its first token
     truncated: str = "keep"  # the default of generation.truncated for this kind (drop, keep or penalize)
+
+
+    def units(self, row: dict, unit: str) -> int:
+        """How many of `unit` (examples, sequences or response tokens) one example row holds."""
+        if unit == "examples":
+            return 1
+        if unit == "sequences":
+            return len(self.sequences(row))
+        if unit == "tokens":
+            return sum(response for _, response in self.sequences(row))
+        raise ValueError(f"unknown loss unit {unit!r}; use examples, sequences or tokens")
 
 
 KINDS: Registry[DataKind] = Registry("data kind", "register one with alignrl.kinds.register_kind")

@@ -11,7 +11,7 @@ from alignrl.data.offline import dataset_sample
 from alignrl.kinds.common import HEAD, TOKENS, fresh, head, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import forward_tokens
+from alignrl.learning.forward import DEFAULT, forward_tokens
 
 # One block of B items; the cross terms are row-major: row i holds r(x_i, y_j) / log p_ref(y_j | x_i).
 BLOCK_EXAMPLE_SCHEMA = pa.schema(HEAD + [
@@ -38,7 +38,7 @@ def block_examples(samples: list[dict], ref_version: int | None, shape: RoundSha
     return pa.Table.from_pylist(rows, schema=BLOCK_EXAMPLE_SCHEMA), unused(kept, rows), evicted
 
 
-def block_batch(model, rows: list[dict], pad_id: int, extras=None) -> WeightedSFTBatch:
+def block_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAULT) -> WeightedSFTBatch:
     """Diagonal policy log-probs [nb, B] and the rows' B x B cross terms [nb, B, B]."""
     sizes = {len(r["response_token_ids"]) for r in rows}
     if len(sizes) != 1:
@@ -46,14 +46,14 @@ def block_batch(model, rows: list[dict], pad_id: int, extras=None) -> WeightedSF
     size = sizes.pop()
     contexts = [c for r in rows for c in r["context_token_ids"]]
     responses = [resp for r in rows for resp in r["response_token_ids"]]
-    _, logp_tok, mask, _, _ = forward_tokens(model, contexts, responses, pad_id)
-    device = logp_tok.device
+    out = forward_tokens(model, contexts, responses, pad_id, options)
+    device = out.logp_tok.device
 
     def cross(key: str) -> torch.Tensor:
         return torch.tensor([r[key] for r in rows], device=device).view(len(rows), size, size)
 
     return WeightedSFTBatch(
-        policy_logp=sequence_logps(logp_tok, mask).view(len(rows), size),
+        policy_logp=sequence_logps(out.logp_tok, out.mask).view(len(rows), size),
         ref_cross=cross("ref_cross"),
         reward_cross=cross("reward_cross"),
         policy_tokens=torch.tensor([len(resp) for resp in responses], device=device).view(len(rows), size),
@@ -65,7 +65,11 @@ def block_dataset_samples(pair, tag: str, version: int) -> list[dict]:
     return [dataset_sample(pair, tag, "chosen", version)]
 
 
+def block_sequences(row: dict) -> list[tuple[int, int]]:
+    return [(len(c), len(r)) for c, r in zip(row["context_token_ids"], row["response_token_ids"])]
+
+
 WEIGHTED_SFT = register_kind(DataKind(
-    "weighted_sft", BLOCK_EXAMPLE_SCHEMA, block_examples, block_batch,
+    "weighted_sft", BLOCK_EXAMPLE_SCHEMA, block_examples, block_batch, block_sequences,
     summary="blocks of B items with B x B cross rewards and reference log-probs",
     dataset_samples=block_dataset_samples, cross_blocks=True))

@@ -14,6 +14,7 @@ from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
 from alignrl.data.offline import load_offline_pairs
 from alignrl.metrics import MetricsSink
+from alignrl.offline import use_offline_builds
 from alignrl.data.prompts import DatasetPrompt, prompt_splits
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
 from alignrl.runtime.calls import ActorLostError, call
@@ -85,6 +86,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                  ray_address: str | None = None) -> TrainResult:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    cfg = use_offline_builds(cfg)  # ALIGNRL_OFFLINE=1: hub ids -> their offline builds, before anything loads
     cfg_json = cfg.model_dump(mode="json", by_alias=True)
     (out / "config.json").write_text(json.dumps(cfg_json, indent=2))
     started = time.perf_counter()

