@@ -61,6 +61,13 @@ class MetricsSink:
         if self._wandb is not None:
             self._wandb.log({k: v for k, v in clean.items() if v is not None}, step=step)
 
+    def table(self, step: int, key: str, columns: list[str], rows: list[list]) -> None:
+        """A few rows (sample generations) as a W&B table; the JSONL files on disk hold them all."""
+        if self._wandb is not None and rows:
+            import wandb
+
+            self._wandb.log({key: wandb.Table(columns=columns, data=redact(rows))}, step=step)
+
     def close(self) -> None:
         self._file.close()
         if self._wandb is not None:

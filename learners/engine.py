@@ -55,19 +55,47 @@ class PolicyEngine:
         if cfg.learner.gradient_checkpointing:
             model.config.use_cache = False
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if cfg.model.lora is not None:
+            from alignrl.learners.lora import apply_lora
+
+            model = apply_lora(model, cfg.model.lora)
         self.options = ForwardOptions.from_config(cfg)
         self.units = self.spec.loss_units(self.algorithm)
         rt = cfg.runtime
         self.rank_share = rt.train_batch_size // world_size
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        trainable = [p for p in model.parameters() if p.requires_grad]  # the adapters only, under LoRA
+        # Fused: one kernel per step with no parameter-sized temporaries (foreach allocates several).
+        optimizer = torch.optim.AdamW(trainable, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay, fused=True)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: lr_multiplier(s, total_steps, cfg.optim.warmup_ratio, cfg.optim.schedule))
         ds_cfg = deepspeed_config(self.rank_share, world_size, rt.zero_stage, cfg.optim.grad_clip,
                                   cfg.model.dtype == "bfloat16")
         self.engine, _, _, self.scheduler = deepspeed.initialize(model=model, optimizer=optimizer,
                                                                  lr_scheduler=scheduler, config=ds_cfg)
+        if world_size == 1:  # nothing to reduce: skip the flattened copy of every gradient
+            self.engine.enable_backward_allreduce = False
         self.params = sum(p.numel() for p in model.parameters())
+        self.trainable_params = sum(p.numel() for p in trainable)
         self.version = 0
+        self._record_grad_norm()
+
+    def _record_grad_norm(self) -> None:
+        """Keep the pre-clip global gradient norm. ZeRO's optimizers report it; DeepSpeed's plain fp32
+        path clips without keeping it, so its clip call is wrapped to keep the value it computes."""
+        from deepspeed.runtime.utils import clip_grad_norm_
+
+        engine, self.fp32_grad_norm = self.engine, None
+
+        def clip_and_keep():
+            norm = clip_grad_norm_(parameters=engine.module.parameters(), max_norm=engine.gradient_clipping(),
+                                   mpu=engine.mpu)
+            self.fp32_grad_norm = float(norm)
+
+        engine.clip_fp32_gradients = clip_and_keep
+
+    def grad_norm(self) -> float:
+        norm = self.engine.get_global_grad_norm()
+        return float(norm if norm is not None else (self.fp32_grad_norm or 0.0))
 
     def train_step(self, rows: list[dict]) -> dict:
         """One optimizer step over this rank's share, in micro-batches by example count and token budget.
@@ -111,7 +139,7 @@ class PolicyEngine:
         metrics = dict(sums)
         metrics["learner/step_seconds"] = time.perf_counter() - started
         metrics["learner/micro_batches"] = float(len(plan))
-        metrics["learner/grad_norm"] = float(self.engine.get_global_grad_norm() or 0.0)
+        metrics["learner/grad_norm"] = self.grad_norm()
         metrics["learner/lr"] = self.scheduler.get_last_lr()[0] if self.scheduler else self.cfg.optim.lr
         metrics["learner/peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
         if torch.cuda.is_available():

@@ -40,7 +40,8 @@ class LearnerWorker:
                                    timeout=datetime.timedelta(seconds=timeout_s))
         self.policy = PolicyEngine(cfg, model_dir, self.rank, self.world_size, total_steps)
         self.engine, self.tokenizer = self.policy.engine, self.policy.tokenizer
-        return {"rank": self.rank, "rank_share": self.policy.rank_share, "params": self.policy.params}
+        return {"rank": self.rank, "rank_share": self.policy.rank_share, "params": self.policy.params,
+                "trainable_params": self.policy.trainable_params}
 
     def train_step(self, rows: list[dict]) -> dict:
         return self.policy.train_step(rows)
@@ -67,14 +68,13 @@ class LearnerWorker:
 
     def save(self, out_dir: str, tag: str) -> str:
         """HF weights (safetensors) on rank 0 plus every rank's DeepSpeed optimizer state."""
-        from alignrl.learners.weights import full_state_dict
+        from alignrl.learners.weights import full_state_dict, save_policy
 
         out = Path(out_dir)
         state = full_state_dict(self.engine)
         self.engine.save_checkpoint(str(out / "deepspeed"), tag=tag, client_state={"version": self.policy.version})
         if self.rank == 0:
-            self.engine.module.save_pretrained(out / "policy", state_dict=state, safe_serialization=True)
-            self.tokenizer.save_pretrained(out / "policy")  # a checkpoint's policy is a complete HF model dir
+            save_policy(self.engine.module, state, out, self.tokenizer)
         return str(out)
 
     def load(self, out_dir: str, tag: str) -> int:

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from alignrl.algorithms.batches import GroupBatch
 from alignrl.algorithms.common import LossOutput
+from alignrl.algorithms.logprobs import masked_sum
 from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundShape, register
 
 
@@ -41,7 +42,14 @@ def grpo_loss(
     max_completion_length: int | None = None,
 ) -> LossOutput:
     """Per-token clipped surrogate minus beta * k3 KL, aggregated as grpo, bnpo or dr_grpo."""
+    live = mask.bool()
     mask = mask.float()
+    # Off the mask, the behaviour and reference log-probs are the policy's own (ratio 1, KL 0), so
+    # whatever padding holds (NaN, inf) never enters a value or a gradient.
+    logp = torch.where(live, logp, torch.zeros((), dtype=logp.dtype, device=logp.device))
+    old_logp = torch.where(live, old_logp, logp.detach())
+    if ref_logp is not None:
+        ref_logp = torch.where(live, ref_logp, logp.detach())
     adv = advantages.float().unsqueeze(1)
     ratio = torch.exp(logp - old_logp)
     clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps)
@@ -50,33 +58,33 @@ def grpo_loss(
     per_token = -(surrogate - beta * kl)
     lengths = mask.sum(1)
     if aggregation == "grpo":
-        loss = ((per_token * mask).sum(1) / lengths.clamp(min=1)).mean()
+        loss = (masked_sum(per_token, mask, 1) / lengths.clamp(min=1)).mean()
     elif aggregation == "bnpo":
-        loss = (per_token * mask).sum() / lengths.sum().clamp(min=1)
+        loss = masked_sum(per_token, mask) / lengths.sum().clamp(min=1)
     elif aggregation == "dr_grpo":
         if not max_completion_length:
             raise ValueError("dr_grpo aggregation needs max_completion_length")
-        loss = (per_token * mask).sum() / (logp.shape[0] * max_completion_length)
+        loss = masked_sum(per_token, mask) / (logp.shape[0] * max_completion_length)
     else:
         raise ValueError(f"unknown aggregation {aggregation!r}; use grpo, bnpo or dr_grpo")
 
     with torch.no_grad():
         active = ((adv > 0) & (ratio > 1 + clip_eps)) | ((adv < 0) & (ratio < 1 - clip_eps))
         n_tok = mask.sum().clamp(min=1)
-        seq_kl = (kl * mask).sum(1) / lengths.clamp(min=1)
+        seq_kl = masked_sum(kl, mask, 1) / lengths.clamp(min=1)
         metrics = {
-            "clip_fraction": ((active.float() * mask).sum() / n_tok).item(),
-            "ratio/mean": ((ratio * mask).sum() / n_tok).item(),
+            "clip_fraction": (masked_sum(active.float(), mask) / n_tok).item(),
+            "ratio/mean": (masked_sum(ratio, mask) / n_tok).item(),
             "ratio/max": ratio.masked_fill(mask == 0, float("-inf")).max().item(),
             "kl/k3": seq_kl.mean().item(),
             "advantage/mean": advantages.float().mean().item(),
             "advantage/std": advantages.float().std().item() if advantages.numel() > 1 else 0.0,
             "completion_length/mean": lengths.mean().item(),
             "completion_length/max": lengths.max().item(),
-            "logp_mismatch": (((logp - old_logp).abs() * mask).sum() / n_tok).item(),
+            "logp_mismatch": (masked_sum((logp - old_logp).abs(), mask) / n_tok).item(),
         }
         if ref_logp is not None:
-            metrics["kl/k1_sampler"] = (((old_logp - ref_logp) * mask).sum() / n_tok).item()
+            metrics["kl/k1_sampler"] = (masked_sum(old_logp - ref_logp, mask) / n_tok).item()
     return LossOutput(loss, metrics)
 
 

@@ -31,9 +31,16 @@ def shifted_mask(loss_mask: torch.Tensor) -> torch.Tensor:
     return loss_mask[:, 1:].to(torch.float32)
 
 
+def masked_sum(values: torch.Tensor, mask: torch.Tensor, dim=None) -> torch.Tensor:
+    """Sum of `values` where `mask` is set. Selects rather than multiplies: a NaN or inf at a masked
+    position (padding, prompt) cannot turn the sum into NaN."""
+    kept = torch.where(mask.bool(), values, torch.zeros((), dtype=values.dtype, device=values.device))
+    return kept.sum() if dim is None else kept.sum(dim)
+
+
 def sequence_logps(logp_tok: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Sum of response-token log-probs: logp_seq [N]."""
-    return (logp_tok * mask).sum(-1)
+    return masked_sum(logp_tok, mask, -1)
 
 
 def average_logps(logp_tok: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from alignrl.algorithms.batches import PointBatch
 from alignrl.algorithms.common import LossOutput
+from alignrl.algorithms.logprobs import masked_sum
 from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
 
 
@@ -20,7 +21,7 @@ def prompt_logratio(policy_tok: torch.Tensor, ref_tok: torch.Tensor, prompt_mask
     first token after t0 and t0 itself is never scored. `prompt_mask` is 1 on prompt tokens.
     """
     with torch.no_grad():
-        return ((policy_tok - ref_tok) * prompt_mask[:, 1:].float()).sum(-1)
+        return masked_sum(policy_tok - ref_tok, prompt_mask[:, 1:], -1)
 
 
 def check_shared_first_token(input_ids: torch.Tensor) -> int:

@@ -10,13 +10,14 @@ from pydantic import Field
 from alignrl.algorithms.batches import PairBatch
 from alignrl.algorithms.common import LossOutput, neg_logsigmoid, pairwise_diagnostics, source_losses
 from alignrl.algorithms.dpo import require_reference
+from alignrl.algorithms.logprobs import masked_sum
 from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, register
 
 
 def wpo_adjusted_logit(logp_tok: torch.Tensor, log_sum_sq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per response: mean over response tokens of (logp_tok - log sum_v p_v^2), no gradient."""
     with torch.no_grad():
-        return ((logp_tok - log_sum_sq) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+        return masked_sum(logp_tok - log_sum_sq, mask, -1) / mask.sum(-1).clamp(min=1)
 
 
 def wpo_loss(logp_w, logp_l, ref_w, ref_l, adj_w, adj_l, beta: float, sources=None) -> LossOutput:

@@ -64,12 +64,23 @@ class TinyModelConfig(StrictModel):
         return self
 
 
+class LoRAConfig(StrictModel):
+    r: int = Field(16, ge=1, description="adapter rank")
+    alpha: float = Field(32.0, gt=0, description="adapter scale numerator: the update is alpha / r * B A")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on each adapter's input")
+    target_modules: list[str] = Field(
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], min_length=1,
+        description="names of the linear layers that get adapters (Llama/Qwen/Mistral naming)")
+
+
 class ModelConfig(StrictModel):
     path: str | None = Field(None, description="HF model dir or hub id of the policy; null builds the tiny model offline")
     tokenizer: str | None = Field(None, description="tokenizer dir or hub id; null uses `path` (or the char tokenizer)")
     dtype: Literal["float32", "bfloat16"] = Field("float32", description="training and inference dtype")
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig, description="architecture when `path` is null")
     sft_warmup: bool = Field(True, description="when `path` is null, start from the SFT warm-up (cached under OUT/sft)")
+    lora: LoRAConfig | None = Field(
+        None, description="train LoRA adapters (peft) instead of every weight; null: full fine-tuning")
 
 
 class DataConfig(StrictModel):
@@ -267,6 +278,12 @@ class RunConfig(StrictModel):
                 raise ValueError(f"algorithm.{spec.length_field}: {value} differs from generation.max_new_tokens "
                                  f"{self.generation.max_new_tokens}; both are the response-length cap, so leave "
                                  f"{spec.length_field} unset (it follows generation.max_new_tokens)")
+        longest = self.data.max_prompt_tokens + self.generation.max_new_tokens
+        budget = self.runtime.max_tokens_per_micro_batch
+        if budget is not None and budget < longest:
+            raise ValueError(f"runtime.max_tokens_per_micro_batch {budget} is smaller than one sequence can be "
+                             f"(data.max_prompt_tokens {self.data.max_prompt_tokens} + generation.max_new_tokens "
+                             f"{self.generation.max_new_tokens} = {longest}); raise it or lower those caps")
         if self.runtime.train_batch_size % self.resources.num_learners:
             raise ValueError(f"runtime.train_batch_size {self.runtime.train_batch_size} must split evenly over "
                              f"resources.num_learners {self.resources.num_learners}")

@@ -6,7 +6,7 @@ import pyarrow as pa
 import torch
 
 from alignrl.algorithms.batches import PointBatch
-from alignrl.algorithms.logprobs import sequence_logps
+from alignrl.algorithms.logprobs import masked_sum, sequence_logps
 from alignrl.algorithms.rao import check_shared_first_token
 from alignrl.data.offline import dataset_sample
 from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, row_floats, unused
@@ -49,7 +49,7 @@ def point_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAU
     first = torch.tensor([sum(len(r["response_token_ids"]) for r in rows[:i]) for i in range(len(rows))],
                          device=device)
     with torch.no_grad():  # the prompt's own log-prob after t0, read off the first response's forward
-        policy_prompt = (logp_tok[first] * out.prompt_mask[first]).sum(-1)
+        policy_prompt = masked_sum(logp_tok[first], out.prompt_mask[first], -1)
     return PointBatch(
         policy_logp=sequence_logps(logp_tok, out.mask),
         ref_logp=torch.tensor([v for r in rows for v in r["ref_logp_seq"]], device=device),

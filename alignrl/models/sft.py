@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from alignrl.algorithms.logprobs import shifted_mask, token_logps
+from alignrl.algorithms.logprobs import masked_sum, shifted_mask, token_logps
 from alignrl.config.schema import RunConfig
 from alignrl.data.prompts import task_splits
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt, pack_sequences
@@ -39,7 +39,7 @@ def sft_loss(model, input_ids, attention_mask, loss_mask) -> torch.Tensor:
     """Token-mean cross-entropy over response tokens only."""
     logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
     mask = shifted_mask(loss_mask)
-    return -(token_logps(logits, input_ids) * mask).sum() / mask.sum().clamp(min=1)
+    return -masked_sum(token_logps(logits, input_ids), mask) / mask.sum().clamp(min=1)
 
 
 def _progress(enabled: bool) -> Progress:

@@ -7,7 +7,7 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from alignrl.buffer import write_state
-from alignrl.config.loader import sections_fingerprint
+from alignrl.config.loader import ConfigError, sections_fingerprint
 from alignrl.config.schema import RunConfig
 from alignrl.models.policy import policy_from_config
 from alignrl.models.sft import run_sft
@@ -36,6 +36,30 @@ def initial_policy(cfg: RunConfig, out: Path):
         model, tokenizer = policy_from_config(cfg.model)
         save_model_dir(model, tokenizer, policy_dir)
     return policy_dir, AutoTokenizer.from_pretrained(policy_dir)
+
+
+def check_model_fit(cfg: RunConfig, policy_dir: Path) -> None:
+    """What the config asks of the model, checked before any actor loads it: the lengths fit its positions,
+    and LoRA's target modules exist (on an empty meta-device copy, so nothing is loaded)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    model_config = AutoConfig.from_pretrained(policy_dir)
+    if cfg.model.lora is not None:
+        from alignrl.learners.lora import target_problem
+
+        with torch.device("meta"):
+            skeleton = AutoModelForCausalLM.from_config(model_config)
+        problem = target_problem(skeleton, cfg.model.lora.target_modules)
+        if problem:
+            raise ConfigError(problem)
+    limit = getattr(model_config, "max_position_embeddings", None)
+    cap, name = max((cfg.generation.max_new_tokens, "generation.max_new_tokens"),
+                    (cfg.eval.max_new_tokens, "eval.max_new_tokens"))
+    longest = cfg.data.max_prompt_tokens + cap
+    if limit and longest > limit:
+        raise ConfigError(f"data.max_prompt_tokens + {name} = {longest} exceeds the model's context of {limit} "
+                          f"positions ({policy_dir}); lower them")
 
 
 def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Controller, handles: Handles) -> Path:

@@ -17,15 +17,15 @@ from alignrl.metrics import MetricsSink
 from alignrl.offline import use_offline_builds
 from alignrl.data.prompts import DatasetPrompt, prompt_splits
 from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
-from alignrl.runtime.calls import ActorLostError, call
-from alignrl.runtime.controller import Controller, ControllerState, Handles
+from alignrl.runtime.calls import call
+from alignrl.runtime.controller import Controller, ControllerState
+from alignrl.runtime.evaluation import Evaluator
 from alignrl.runtime.hooks import build_hooks
 from alignrl.runtime.pipelines import Pipeline, needs_offline_pairs
-from alignrl.runtime.recovery import actor_died
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
-from alignrl.runtime.setup import initial_policy, save_checkpoint
+from alignrl.runtime.setup import check_model_fit, initial_policy, save_checkpoint
 from alignrl.runtime.telemetry import Telemetry
 from alignrl.runtime.wiring import place_actors
 from alignrl.transport import TRANSPORTS
@@ -52,36 +52,6 @@ def _encode_prompts(cfg: RunConfig, tokenizer, prompts) -> list[dict]:
     ]
 
 
-class Evaluator:
-    """Held-out reward of the policy version a generator holds (greedy by default)."""
-
-    def __init__(self, cfg: RunConfig, handles: Handles, heldout: list[dict]):
-        self.cfg, self.h, self.heldout = cfg, handles, heldout
-        ev = cfg.eval
-        self.sampling = dict(max_new_tokens=ev.max_new_tokens, temperature=0.0 if ev.greedy else cfg.generation.temperature,
-                             top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
-
-    def __call__(self, controller: Controller | None, version: int) -> float:
-        timeout, restarts = self.cfg.runtime.rpc_timeout_s, self.cfg.runtime.max_actor_restarts
-        for attempt in range(restarts + 1):
-            try:
-                if controller is not None:
-                    controller.wait_for_generator(0, version)
-                samples = self.h.generators[0].generate.remote(self.heldout, 1, self.sampling, 0)
-                rewards = call(self.h.reward.score.remote(samples), timeout, "evaluation (generator-0, then reward-0)")
-                return sum(rewards) / len(rewards)
-            except Exception as err:  # noqa: BLE001 - a crash is retried on the restarted actors
-                if not actor_died(err):
-                    raise
-                if attempt == restarts:
-                    raise ActorLostError(f"evaluation on generator-0 / reward-0: the actor did not come back after "
-                                         f"{restarts} restart(s) (its node may be gone)") from err
-                if controller is not None:
-                    controller.gen_version[0] = controller.recovery.restore_generator(
-                        0, controller.state.version, controller.weight_buckets)
-        raise AssertionError("unreachable")
-
-
 def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                  ray_address: str | None = None) -> TrainResult:
     out = Path(out_dir)
@@ -94,6 +64,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     ckpt = latest_checkpoint(resume) if resume else None
     state = ControllerState(**read_controller_state(ckpt, cfg_json)["state"]) if ckpt else ControllerState()
     policy_dir, tokenizer = initial_policy(cfg, out)
+    check_model_fit(cfg, policy_dir)
     splits = prompt_splits(cfg)
     train_prompts = _encode_prompts(cfg, tokenizer, splits.train)
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
@@ -119,12 +90,12 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                  "replay-buffer-0 restore")
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
-        evaluate = Evaluator(cfg, handles, heldout)
+        evaluate = Evaluator(cfg, handles, heldout, out, sink)
         hooks = build_hooks(cfg, handles, tokenizer, sink)
         if ckpt is None:
-            before = evaluate(None, 0)
-            state.history.append([0, before])
-            sink.log(0, {"eval/reward_mean": before})
+            first = evaluate(None, 0)
+            state.history.append([0, first["eval/reward_mean"]])
+            sink.log(0, first)
         before = state.history[0][1]
 
         def after_step(controller: Controller) -> None:
@@ -134,10 +105,10 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
                 if hook.due(version, cfg.runtime.total_steps):
                     hook.run(controller, version)
             if version % cfg.eval.interval == 0 and version < cfg.runtime.total_steps:
-                reward = evaluate(controller, version)
-                controller.state.history.append([version, reward])
-                telemetry.sink.log(version, {"eval/reward_mean": reward})
-                progress.set_reward(reward)
+                scores = evaluate(controller, version)
+                controller.state.history.append([version, scores["eval/reward_mean"]])
+                telemetry.sink.log(version, scores)
+                progress.set_reward(scores["eval/reward_mean"])
             if cfg.checkpoint.interval and version % cfg.checkpoint.interval == 0:
                 controller.drain()
                 save_checkpoint(cfg, cfg_json, out, controller, handles)
@@ -152,9 +123,10 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             if state.history:
                 progress.set_reward(state.history[-1][1])
             controller.run(progress)
-        after = evaluate(controller, controller.state.version)
+        last = evaluate(controller, controller.state.version)
+        after = last["eval/reward_mean"]
         controller.state.history.append([controller.state.version, after])
-        sink.log(controller.state.version, {"eval/reward_mean": after, **controller.buffer("stats")})
+        sink.log(controller.state.version, {**last, **controller.buffer("stats")})
         final = save_checkpoint(cfg, cfg_json, out, controller, handles)
         sink.close()
     write_report(out, f"{cfg.algorithm.name}: held-out reward {before:.3f} -> {after:.3f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -18,29 +19,37 @@ class WeightBucket:
     flat: torch.Tensor
 
 
-def pack_buckets(state: dict[str, torch.Tensor], bucket_mb: float = 64.0) -> list[WeightBucket]:
-    """Group tensors of one dtype into flat buckets of at most `bucket_mb` (a larger tensor gets its own)."""
+def iter_buckets(state: dict[str, torch.Tensor], bucket_mb: float = 64.0) -> Iterator[WeightBucket]:
+    """Group tensors of one dtype into flat buckets of at most `bucket_mb` (a larger tensor gets its own),
+    one at a time: a consumer that ships each before taking the next holds one bucket's copy, not all."""
     limit = int(bucket_mb * 2**20)
-    buckets: list[WeightBucket] = []
     pending: dict[torch.dtype, list[tuple[str, torch.Tensor]]] = {}
     sizes: dict[torch.dtype, int] = {}
 
-    def flush(dtype):
+    def flush(dtype) -> WeightBucket | None:
         items = pending.pop(dtype, [])
         sizes.pop(dtype, None)
-        if items:
-            flat = torch.cat([t.reshape(-1) for _, t in items])
-            buckets.append(WeightBucket([n for n, _ in items], [tuple(t.shape) for _, t in items], dtype, flat))
+        if not items:
+            return None
+        flat = torch.cat([t.reshape(-1) for _, t in items])
+        return WeightBucket([n for n, _ in items], [tuple(t.shape) for _, t in items], dtype, flat)
 
     for name, tensor in state.items():
         nbytes = tensor.numel() * tensor.element_size()
         if sizes.get(tensor.dtype, 0) + nbytes > limit:
-            flush(tensor.dtype)
+            bucket = flush(tensor.dtype)
+            if bucket is not None:
+                yield bucket
         pending.setdefault(tensor.dtype, []).append((name, tensor))
         sizes[tensor.dtype] = sizes.get(tensor.dtype, 0) + nbytes
     for dtype in list(pending):
-        flush(dtype)
-    return buckets
+        bucket = flush(dtype)
+        if bucket is not None:
+            yield bucket
+
+
+def pack_buckets(state: dict[str, torch.Tensor], bucket_mb: float = 64.0) -> list[WeightBucket]:
+    return list(iter_buckets(state, bucket_mb))
 
 
 def unpack_bucket(bucket: WeightBucket) -> dict[str, torch.Tensor]:

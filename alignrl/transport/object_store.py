@@ -6,7 +6,7 @@ import ray
 import torch
 
 from alignrl.transport.base import register_transport
-from alignrl.transport.buckets import pack_buckets, unpack_buckets
+from alignrl.transport.buckets import iter_buckets, unpack_buckets
 
 
 class ObjectStoreTransport:
@@ -16,7 +16,7 @@ class ObjectStoreTransport:
         pass
 
     def prepare(self, state: dict[str, torch.Tensor], bucket_mb: float) -> list:
-        return [ray.put(bucket) for bucket in pack_buckets(state, bucket_mb)]
+        return [ray.put(bucket) for bucket in iter_buckets(state, bucket_mb)]  # one bucket copy at a time
 
     def send(self, timeout_s: float) -> None:
         pass

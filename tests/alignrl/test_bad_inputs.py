@@ -49,6 +49,24 @@ def _pickled_only(tmp_path):
     load_model_dir(tmp_path / "m")
 
 
+def _over_context(tmp_path):
+    from alignrl.models.tiny import make_tiny_model_dir
+    from alignrl.runtime.setup import check_model_fit
+
+    cfg = load_config_dict({"data": {"max_prompt_tokens": 1024}})
+    check_model_fit(cfg, make_tiny_model_dir(tmp_path / "m", hidden_size=64, num_layers=1, num_heads=2,
+                                           intermediate_size=64, max_position_embeddings=1024))
+
+
+def _lora_targets_match_nothing(tmp_path):
+    from alignrl.models.tiny import make_tiny_model_dir
+    from alignrl.runtime.setup import check_model_fit
+
+    cfg = load_config_dict({"model": {"lora": {"target_modules": ["qkv", "fc1"]}}})
+    check_model_fit(cfg, make_tiny_model_dir(tmp_path / "m", hidden_size=64, num_layers=1, num_heads=2,
+                                             intermediate_size=64))
+
+
 def _mismatched_tokenizer(tmp_path):
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -75,6 +93,15 @@ CASES = {
     "batch not split over ranks": (lambda t: load_config_dict({"runtime": {"train_batch_size": 9},
                                                                "resources": {"num_learners": 2}}),
                                    ConfigError, r"train_batch_size 9 must split evenly over resources\.num_learners 2"),
+    "token budget under one sequence": (lambda t: load_config_dict({"runtime": {"max_tokens_per_micro_batch": 100}}),
+                                        ConfigError, r"max_tokens_per_micro_batch 100 is smaller than one sequence "
+                                                     r"can be \(data\.max_prompt_tokens 256 \+ generation\.max_new_tokens 16"),
+    "lengths over the model's context": (_over_context, ConfigError,
+                                         r"data\.max_prompt_tokens \+ generation\.max_new_tokens = 1040 exceeds the "
+                                         r"model's context of 1024 positions"),
+    "LoRA targets that match nothing": (_lora_targets_match_nothing, ConfigError,
+                                        r"model\.lora\.target_modules \['qkv', 'fc1'\] match no module of the "
+                                        r"model; its linear layers are named \['down_proj', 'gate_proj', 'k_proj'"),
     "missing model dir": (lambda t: load_model_dir(t / "policy"), FileNotFoundError, r"policy does not exist"),
     "pickled weights only": (_pickled_only, FileNotFoundError, r"no \*\.safetensors weights"),
     "tokenizer/model mismatch": (_mismatched_tokenizer, ValueError, r"103 tokens but the model's vocab_size is 20"),

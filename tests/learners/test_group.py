@@ -65,6 +65,7 @@ def test_split_batches_keep_the_global_normaliser(ray_cluster, warm_policy, algo
     (whole, m_whole), (split, m_split) = runs[1], runs[2]
     assert m_split["learner/micro_batches"] == 2 and m_whole["learner/micro_batches"] == 1
     assert m_whole["loss"] == pytest.approx(m_split["loss"], abs=1e-6)
+    assert m_whole["learner/grad_norm"] > 0
     assert m_whole["learner/grad_norm"] == pytest.approx(m_split["learner/grad_norm"], rel=1e-5)
     worst = max((whole[k] - split[k]).abs().max().item() for k in whole)
     assert worst < 1e-6, worst

@@ -57,7 +57,16 @@ def _run(name, smollm2_dir, tmp_path, per_prompt, extra=()):
     # every trained example consumed exactly its samples; the rest are accounted for by state
     assert states["trained"] == STEPS * cfg.runtime.train_batch_size * per_prompt
     assert sum(states.values()) == len(accounting["sample_state"]) and accounting["duplicated"] == 0
-    steps = [r for r in read_metrics(out / "metrics.jsonl") if r.get("loss") is not None]
+    rows = read_metrics(out / "metrics.jsonl")
+    # every evaluation's generations are on disk, AlpacaEval-style, for the held-out prompts only
+    dumps = sorted((out / "eval").glob("step_*.jsonl"))
+    assert [d.name for d in dumps] == ["step_000000.jsonl", f"step_{STEPS:06d}.jsonl"]
+    generations = [json.loads(line) for line in dumps[-1].read_text().splitlines()]
+    assert {g["prompt_id"] for g in generations} == set(split["heldout"])
+    assert all(g["instruction"] in QUESTIONS and isinstance(g["output"], str) for g in generations)
+    final = [r for r in rows if "eval/win_rate_vs_start" in r]
+    assert len(final) == 1 and 0.0 <= final[0]["eval/win_rate_vs_start"] <= 1.0 and final[0]["eval/reward_sem"] >= 0
+    steps = [r for r in rows if r.get("loss") is not None]
     assert len(steps) == STEPS and result.steps == STEPS
     last = steps[-1]
     assert last["buffer/lost"] == 0 and last["buffer/duplicated"] == 0
@@ -66,15 +75,19 @@ def _run(name, smollm2_dir, tmp_path, per_prompt, extra=()):
     clipped = [r["completions/clipped_ratio"] for r in steps if "completions/clipped_ratio" in r]  # steps that generated
     assert clipped and all(0.0 <= c <= 1.0 for c in clipped)
     assert all(r["learner/peak_rss_gb"] > 0 for r in steps)
-    return cfg, steps
+    return cfg, steps, out
 
 
 def test_grpo_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
-    cfg, steps = _run("grpo", smollm2_dir, tmp_path, per_prompt=4)
-    assert cfg.learner.packing and cfg.learner.gradient_checkpointing  # the shipped levers ran
+    cfg, steps, _ = _run("grpo", smollm2_dir, tmp_path, per_prompt=4, extra=["learner.packing=true"])
+    assert cfg.learner.packing and cfg.learner.gradient_checkpointing and cfg.learner.logits_chunk_tokens
     assert all(r["learner/micro_batches"] == 2 for r in steps)  # 2 groups, 1 per micro-batch
 
 
-def test_iterative_dpo_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
-    _, steps = _run("iterative_dpo", smollm2_dir, tmp_path, per_prompt=2, extra=["learner.packing=false"])
-    assert all(0.0 <= r["rewards/accuracy"] <= 1.0 for r in steps)
+def test_iterative_dpo_with_lora_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
+    cfg, steps, out = _run("iterative_dpo", smollm2_dir, tmp_path, per_prompt=2,
+                           extra=["model.lora.r=8", "optim.lr=0.0002"])
+    assert cfg.model.lora.r == 8 and all(0.0 <= r["rewards/accuracy"] <= 1.0 for r in steps)
+    ckpt = out / "checkpoints" / f"step_{STEPS:06d}"
+    assert (ckpt / "adapter" / "adapter_model.safetensors").is_file()  # the adapter alone, as peft loads it
+    assert (ckpt / "policy" / "model.safetensors").is_file()  # and the merged model generators restore from
