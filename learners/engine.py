@@ -72,6 +72,7 @@ class PolicyEngine:
                                   cfg.model.dtype == "bfloat16")
         self.engine, _, _, self.scheduler = deepspeed.initialize(model=model, optimizer=optimizer,
                                                                  lr_scheduler=scheduler, config=ds_cfg)
+        self.device = next(self.engine.module.parameters()).device  # NCCL reduces only device tensors; autocast needs its type
         if world_size == 1:  # nothing to reduce: skip the flattened copy of every gradient
             self.engine.enable_backward_allreduce = False
         self.params = sum(p.numel() for p in model.parameters())
@@ -113,8 +114,7 @@ class PolicyEngine:
                                   self.options.packing)
         rank_units = sum(self.kind.units(row, self.units) for row in rows)
         # Ranks agree on the micro-batch count (ZeRO-2/3 communicate per backward) and the unit total.
-        device = next(self.engine.module.parameters()).device  # NCCL reduces only device tensors
-        agreed = torch.tensor([float(len(plan)), float(rank_units)], dtype=torch.float64, device=device)
+        agreed = torch.tensor([float(len(plan)), float(rank_units)], dtype=torch.float64, device=self.device)
         count, total = agreed.clone(), agreed.clone()
         dist.all_reduce(count, op=dist.ReduceOp.MAX)
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
@@ -149,5 +149,4 @@ class PolicyEngine:
     def _autocast(self):
         if self.cfg.learner.autocast == "off":
             return contextlib.nullcontext()
-        device = next(self.engine.module.parameters()).device.type
-        return torch.autocast(device_type=device, dtype=torch.bfloat16)
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)

@@ -47,6 +47,11 @@ def head(group: list[dict], ref_version: int | None, example_id: str) -> dict:
             "ref_version": ref_version, "source": group[0]["source"]}
 
 
+def context_response_sequences(row: dict) -> list[tuple[int, int]]:
+    """(prompt, response) lengths when one context is paired with each of a row's responses (groups, points)."""
+    return [(len(row["context_token_ids"]), len(resp)) for resp in row["response_token_ids"]]
+
+
 def row_floats(rows: list[dict], key: str, device) -> torch.Tensor | None:
     """One float per row from `key`, or None when the rows carry none (no reference was scored)."""
     if rows[0].get(key) is None:

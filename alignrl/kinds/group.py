@@ -6,7 +6,7 @@ import pyarrow as pa
 import torch
 
 from alignrl.algorithms.batches import GroupBatch
-from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, padded, unused
+from alignrl.kinds.common import HEAD, TOKENS, by_prompt, context_response_sequences, fresh, head, padded, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
 from alignrl.learning.forward import DEFAULT, forward_tokens
@@ -61,10 +61,6 @@ def group_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAU
     )
 
 
-def group_sequences(row: dict) -> list[tuple[int, int]]:
-    return [(len(row["context_token_ids"]), len(resp)) for resp in row["response_token_ids"]]
-
-
 GROUP = register_kind(DataKind(
-    "group", GROUP_EXAMPLE_SCHEMA, group_examples, group_batch, group_sequences,
+    "group", GROUP_EXAMPLE_SCHEMA, group_examples, group_batch, context_response_sequences,
     summary="G completions of one prompt with per-token behaviour and reference log-probs"))

@@ -9,7 +9,7 @@ from alignrl.algorithms.batches import PointBatch
 from alignrl.algorithms.logprobs import masked_sum, sequence_logps
 from alignrl.algorithms.rao import check_shared_first_token
 from alignrl.data.offline import dataset_sample
-from alignrl.kinds.common import HEAD, TOKENS, by_prompt, fresh, head, row_floats, unused
+from alignrl.kinds.common import HEAD, TOKENS, by_prompt, context_response_sequences, fresh, head, row_floats, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
 from alignrl.learning.forward import DEFAULT, forward_tokens
@@ -64,11 +64,7 @@ def point_dataset_samples(pair, tag: str, version: int) -> list[dict]:
     return [dataset_sample(pair, tag, "chosen", version), dataset_sample(pair, tag, "rejected", version)]
 
 
-def point_sequences(row: dict) -> list[tuple[int, int]]:
-    return [(len(row["context_token_ids"]), len(resp)) for resp in row["response_token_ids"]]
-
-
 POINTWISE = register_kind(DataKind(
-    "pointwise", POINT_EXAMPLE_SCHEMA, point_examples, point_batch, point_sequences,
+    "pointwise", POINT_EXAMPLE_SCHEMA, point_examples, point_batch, context_response_sequences,
     summary="every scored response of a prompt with reference sequence and prompt log-probs",
     dataset_samples=point_dataset_samples, dataset_rewards=True, prompt_logp=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 from alignrl.config.schema import RunConfig
@@ -53,10 +54,8 @@ class Evaluator:
                                      "reward": r, "finished": s.get("finished"),
                                      "generator": f"alignrl/{self.out.name}/step_{version}"}) + "\n")
         scored = {s["prompt_id"]: r for s, r in zip(samples, rewards)}
-        n = len(rewards)
-        mean = sum(rewards) / n
-        sd = math.sqrt(sum((r - mean) ** 2 for r in rewards) / (n - 1)) if n > 1 else 0.0
-        metrics = {"eval/reward_mean": mean, "eval/reward_sem": sd / math.sqrt(n)}
+        sd = statistics.stdev(rewards) if len(rewards) > 1 else 0.0
+        metrics = {"eval/reward_mean": statistics.fmean(rewards), "eval/reward_sem": sd / math.sqrt(len(rewards))}
         if version == 0 and self.start is None:
             self.start = scored
         elif self.start is not None:
