@@ -38,7 +38,10 @@ def test_training_draws_only_from_the_prompt_file(ray_cluster, warm_policy, tmp_
     assert set(trained) <= set(split["train"])  # ... and each came from the file's training split
     assert result.steps == 3 and 0.0 <= result.reward_after <= 1.0
     steps = [r for r in read_metrics(out / "metrics.jsonl") if r.get("loss") is not None]
-    assert all(0.0 <= r["completions/clipped_ratio"] <= 1.0 and "drops/unpaired" in r for r in steps)
+    assert all("drops/unpaired" in r for r in steps)
+    # async: a step may train on rounds generated before the previous step, so only steps that generated say it
+    clipped = [r["completions/clipped_ratio"] for r in steps if "completions/clipped_ratio" in r]
+    assert clipped and all(0.0 <= c <= 1.0 for c in clipped)
 
 
 def test_a_run_that_cannot_fill_its_batch_stops_and_says_why(ray_cluster, warm_policy, tmp_path):
