@@ -6,7 +6,9 @@ fault by name within its timeout instead of stalling or training on garbage.
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 from alignrl.tasks import verify
 
@@ -14,6 +16,15 @@ from alignrl.tasks import verify
 def hanging_reward(prompt: str, response: str) -> float:
     """Never answers in any useful time (an overloaded judge)."""
     time.sleep(3600)
+    return verify(prompt, response)
+
+
+def reward_that_hangs_on_cue(prompt: str, response: str) -> float:
+    """The task's own reward until the file named by $ALIGNRL_HANG_FILE exists, then it hangs (a judge that
+    stops answering mid-run). The actors inherit the variable from the driver that started Ray."""
+    cue = os.environ.get("ALIGNRL_HANG_FILE")
+    if cue and Path(cue).exists():
+        time.sleep(3600)
     return verify(prompt, response)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -47,11 +48,29 @@ def cmd_sft(args) -> int:
     return 0
 
 
+def stop_message(stop, args) -> str:
+    """One line: what stopped the run, where it stood, and the exact command that resumes it."""
+    where = f"after step {stop.step}" if stop.step is not None else "before the first step"
+    if not stop.checkpoint:
+        return f"stopped by {stop.name} {where}; no checkpoint was written (--checkpoint-on-stop saves one)"
+    command = ["alignrl", "train", args.config, *[a for o in args.overrides for a in ("--set", o)],
+               "--out", str(_out_dir(args, args.config)), "--resume", stop.checkpoint]
+    if args.ray_address:
+        command += ["--ray-address", args.ray_address]
+    return f"stopped by {stop.name} {where}; resume from {Path(stop.checkpoint).name} with: {shlex.join(command)}"
+
+
 def cmd_train(args) -> int:
     cfg = load_config(args.config, args.overrides)  # every key is checked before anything starts
+    from alignrl.runtime.stopping import StopRequested
     from alignrl.runtime.train import run_training
 
-    result = run_training(cfg, _out_dir(args, args.config), resume=args.resume, ray_address=args.ray_address)
+    try:
+        result = run_training(cfg, _out_dir(args, args.config), resume=args.resume, ray_address=args.ray_address,
+                              checkpoint_on_stop=args.checkpoint_on_stop)
+    except StopRequested as stop:
+        print(stop_message(stop, args), file=sys.stderr)
+        return stop.exit_code
     print(f"{cfg.algorithm.name}: held-out reward {result.reward_before:.3f} -> {result.reward_after:.3f} "
           f"after {result.steps} steps in {result.seconds:.1f}s; outputs in {result.out_dir}")
     return 0
@@ -149,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default runs/<config stem>)")
     p.add_argument("--resume", help="run or checkpoint directory to continue from")
     p.add_argument("--ray-address", help="join this Ray cluster instead of starting an embedded local one")
+    p.add_argument("--checkpoint-on-stop", action="store_true",
+                   help="on Ctrl-C/SIGTERM, finish the step in flight and write a checkpoint before exiting")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sft", help="SFT warm-up of the policy on the config's tasks")
@@ -227,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:  # before a run installs its own handlers (imports, config loading)
+        print("interrupted", file=sys.stderr)
+        return 130
     except (ConfigError, DataError, FileNotFoundError) as err:
         print(f"error: {redact_text(str(err))}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ from alignrl.runtime.fill import FillWatch
 from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.recovery import Recovery, actor_died
 from alignrl.runtime.progress import RunProgress
+from alignrl.runtime.stopping import guarded
 from alignrl.runtime.telemetry import Telemetry
 from alignrl.transport import SNAPSHOT_TRANSPORT, TRANSPORTS
 
@@ -97,6 +98,7 @@ class Controller:
         self.pending: dict = {}
         self.learner_refs: list | None = None
         self.learner_deadline = 0.0
+        self._in_flight_step: tuple | None = None  # (batch token, example ids, start time) of the learner step
         self._snapshot = None  # point-to-point weights of the current version, for restores and resets
         self.transport = rt.weight_sync
         self.collective = TRANSPORTS.get(rt.weight_sync).collective
@@ -156,6 +158,7 @@ class Controller:
         return self.recovery.with_retries(lambda: getattr(self.h.buffer, method).remote(*args),
                                           f"replay-buffer-0 {method}")
 
+    @guarded
     def _launch_rollout(self, g: int, round_spec: tuple | None = None) -> None:
         rt = self.cfg.runtime
         if round_spec is None:
@@ -172,6 +175,7 @@ class Controller:
                                            f"scoring round {round_id} (reward + reference)", g, round=round_spec)
         self.rollouts_in_flight += 1
 
+    @guarded
     def _launch_sync(self) -> None:
         """Push the new weights to every generator through the configured weight transport."""
         rt = self.cfg.runtime
@@ -197,6 +201,7 @@ class Controller:
             _, self._snapshot = self.h.learners.prepare_weights(SNAPSHOT_TRANSPORT, rt.sync_bucket_mb, rt.zero_stage)
         return self._snapshot
 
+    @guarded
     def reset_reference(self, version: int) -> None:
         """ref = the current policy (iterative DPO); queued examples scored under the old one are evicted."""
         buckets, timeout = self.weight_buckets(), self.cfg.runtime.sync_timeout_s
@@ -249,22 +254,37 @@ class Controller:
         return ready
 
     # -- the loop --------------------------------------------------------------------------------
+    @guarded
+    def _launch_step(self) -> None:
+        """Start a learner step on the next batch, if the buffer has one."""
+        rt = self.cfg.runtime
+        batch, self.buffer_size = self.buffer("take", rt.train_batch_size, self.state.version)
+        if batch is not None:
+            started = time.monotonic()
+            self._in_flight_step = (batch["batch_token"][0].as_py(), batch["example_id"].to_pylist(), started)
+            self.learner_refs = self.h.learners.train_step_async(batch.drop_columns(["batch_token"]).to_pylist())
+            self.learner_deadline = started + rt.rpc_timeout_s
+
+    @guarded
+    def _commit_step(self) -> None:
+        """The learner step finished: mark its batch trained and move to the next version."""
+        batch_token, batch_ids, started = self._in_flight_step
+        metrics = self.h.learners.finish_step(self.learner_refs)
+        self.learner_refs = self._in_flight_step = None
+        self.buffer("commit", batch_token, self.state.version, batch_ids)
+        self.state.version += 1
+        self.fill.reset()
+        self.telemetry.on_step(metrics, time.monotonic() - started)
+        self._snapshot = None
+
     def run(self, progress: RunProgress) -> None:
         rt = self.cfg.runtime
-        batch_token = None
-        step_started = 0.0
         while self.state.version < rt.total_steps:
             for g in range(self.n_gen):
                 if self._admitted(g):
                     self._launch_rollout(g)
             if self.learner_refs is None:
-                batch, self.buffer_size = self.buffer("take", rt.train_batch_size, self.state.version)
-                if batch is not None:
-                    batch_token = batch["batch_token"][0].as_py()
-                    batch_ids = batch["example_id"].to_pylist()
-                    self.learner_refs = self.h.learners.train_step_async(batch.drop_columns(["batch_token"]).to_pylist())
-                    step_started = time.monotonic()
-                    self.learner_deadline = step_started + rt.rpc_timeout_s
+                self._launch_step()
             if not self.pending and self.learner_refs is None:
                 for g in range(self.n_gen):  # `take` refreshed the buffer size (e.g. after an eviction)
                     if self._admitted(g):
@@ -275,13 +295,7 @@ class Controller:
             ready = self._wait(self.learner_refs[:1] if self.learner_refs else [])
             for ref in ready:
                 if self.learner_refs and ref == self.learner_refs[0]:
-                    metrics = self.h.learners.finish_step(self.learner_refs)
-                    self.learner_refs = None
-                    self.buffer("commit", batch_token, self.state.version, batch_ids)
-                    self.state.version += 1
-                    self.fill.reset()
-                    self.telemetry.on_step(metrics, time.monotonic() - step_started)
-                    self._snapshot = None
+                    self._commit_step()
                     if self.pipeline.online:
                         self._launch_sync()
                     if self.on_step is not None:
@@ -292,6 +306,17 @@ class Controller:
                 self._dispatch(ref)
         self.drain()
 
+    def settle(self) -> None:
+        """After a stop: finish the learner step in flight and the calls already started, start nothing new."""
+        if self.learner_refs is not None:
+            ready, _ = ray.wait(self.learner_refs[:1], timeout=max(0.0, self.learner_deadline - time.monotonic()))
+            if not ready:
+                raise RuntimeTimeout("learner train step did not finish within its timeout")
+            self._commit_step()
+            self.telemetry.log_step(self.state.version, self.buffer("stats"))
+        self.drain()
+
+    @guarded
     def _dispatch(self, ref) -> None:
         item = self.pending.pop(ref)
         if item.kind == "gen":

@@ -15,6 +15,7 @@ from alignrl.models.tiny import save_model_dir
 from alignrl.runtime.calls import call
 from alignrl.runtime.checkpoint import atomic_checkpoint, config_fingerprint, step_dir, write_json
 from alignrl.runtime.controller import Controller, Handles
+from alignrl.runtime.stopping import guarded
 
 
 def initial_policy(cfg: RunConfig, out: Path):
@@ -62,6 +63,7 @@ def check_model_fit(cfg: RunConfig, policy_dir: Path) -> None:
                           f"positions ({policy_dir}); lower them")
 
 
+@guarded  # a stop waits for the checkpoint to be whole
 def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Controller, handles: Handles) -> Path:
     """Write everything to a staging dir, then rename it into place (atomic on one filesystem)."""
     version, timeout = controller.state.version, cfg.runtime.rpc_timeout_s

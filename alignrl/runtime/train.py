@@ -16,7 +16,7 @@ from alignrl.data.offline import load_offline_pairs
 from alignrl.metrics import MetricsSink
 from alignrl.offline import use_offline_builds
 from alignrl.data.prompts import DatasetPrompt, prompt_splits
-from alignrl.runtime.checkpoint import latest_checkpoint, read_controller_state
+from alignrl.runtime.checkpoint import CheckpointError, latest_checkpoint, read_controller_state, step_dir
 from alignrl.runtime.calls import call
 from alignrl.runtime.controller import Controller, ControllerState
 from alignrl.runtime.evaluation import Evaluator
@@ -25,6 +25,7 @@ from alignrl.runtime.pipelines import Pipeline, needs_offline_pairs
 from alignrl.runtime.progress import RunProgress
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
+from alignrl.runtime.stopping import STOP, StopRequested
 from alignrl.runtime.setup import check_model_fit, initial_policy, save_checkpoint
 from alignrl.runtime.telemetry import Telemetry
 from alignrl.runtime.wiring import place_actors
@@ -52,9 +53,27 @@ def _encode_prompts(cfg: RunConfig, tokenizer, prompts) -> list[dict]:
     ]
 
 
+def _last_checkpoint(out: Path) -> str | None:
+    try:
+        return str(latest_checkpoint(out))
+    except CheckpointError:
+        return None
+
+
 def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
-                 ray_address: str | None = None) -> TrainResult:
+                 ray_address: str | None = None, checkpoint_on_stop: bool = False) -> TrainResult:
+    """Train; a first SIGINT/SIGTERM raises StopRequested (with the step and checkpoint to resume from)."""
     out = Path(out_dir)
+    with STOP.installed():
+        try:
+            return _run_training(cfg, out, resume, ray_address, checkpoint_on_stop)
+        except StopRequested as stop:
+            stop.checkpoint = stop.checkpoint or _last_checkpoint(out) or (resume and _last_checkpoint(Path(resume)))
+            raise
+
+
+def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: str | None,
+                  checkpoint_on_stop: bool) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     cfg = use_offline_builds(cfg)  # ALIGNRL_OFFLINE=1: hub ids -> their offline builds, before anything loads
     cfg_json = cfg.model_dump(mode="json", by_alias=True)
@@ -78,6 +97,7 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
     role_dirs = {role.name: role.prepare(cfg, out, policy_dir) for role in spec.roles(cfg.algorithm)}
 
     with RaySession(cfg, ray_address) as session:
+        STOP.install()  # again: ray.init replaces SIGTERM's handler with a native stack dump
         shutil.rmtree(out / "buffer_state", ignore_errors=True)  # a crash-restart snapshot of an earlier run
         handles = place_actors(cfg, session, policy_dir, ckpt, pipeline.schema, state.version,
                                state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, role_dirs)
@@ -115,20 +135,31 @@ def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
             telemetry.pause(time.monotonic() - paused)
 
         controller = Controller(cfg, handles, pipeline, telemetry, state, on_step=after_step)
-        if ckpt is None:
-            for hook in hooks:
-                if hook.due(0, cfg.runtime.total_steps):
-                    hook.run(controller, 0)
-        with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
-            if state.history:
-                progress.set_reward(state.history[-1][1])
-            controller.run(progress)
-        last = evaluate(controller, controller.state.version)
-        after = last["eval/reward_mean"]
-        controller.state.history.append([controller.state.version, after])
-        sink.log(controller.state.version, {**last, **controller.buffer("stats")})
-        final = save_checkpoint(cfg, cfg_json, out, controller, handles)
-        sink.close()
+        try:
+            if ckpt is None:
+                for hook in hooks:
+                    if hook.due(0, cfg.runtime.total_steps):
+                        hook.run(controller, 0)
+            with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
+                if state.history:
+                    progress.set_reward(state.history[-1][1])
+                controller.run(progress)
+            last = evaluate(controller, controller.state.version)
+            after = last["eval/reward_mean"]
+            controller.state.history.append([controller.state.version, after])
+            sink.log(controller.state.version, {**last, **controller.buffer("stats")})
+            final = save_checkpoint(cfg, cfg_json, out, controller, handles)
+        except StopRequested as stop:
+            if checkpoint_on_stop:  # finish the step in flight, then save it (a second signal exits at once)
+                controller.settle()
+                saved = step_dir(out, controller.state.version)
+                if not (saved / "controller.json").is_file():  # not saved by the interval already
+                    saved = save_checkpoint(cfg, cfg_json, out, controller, handles)
+                stop.checkpoint = str(saved)
+            stop.step = controller.state.version
+            raise
+        finally:
+            sink.close()
     write_report(out, f"{cfg.algorithm.name}: held-out reward {before:.3f} -> {after:.3f}")
     result = TrainResult(before, after, controller.state.version, time.perf_counter() - started, str(out), str(final))
     (out / "summary.json").write_text(json.dumps(result.__dict__, indent=2))
