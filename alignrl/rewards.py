@@ -109,6 +109,24 @@ class HTTPReward:
         return [check_reward(v, sid, f"reward endpoint {self.url}") for v, sid in zip(rewards, sample_ids)]
 
 
+class CheckedReward:
+    """Any backend's scores, checked: exactly one finite number per sample (a plug-in may return anything)."""
+
+    def __init__(self, backend, kind: str):
+        self.backend, self.kind = backend, kind
+
+    def score(self, prompts, responses, sample_ids) -> list[float]:
+        scores = self.backend.score(prompts, responses, sample_ids)
+        scores = scores.tolist() if hasattr(scores, "tolist") else scores  # a tensor or an array
+        count = len(scores) if isinstance(scores, (list, tuple)) else None
+        if count != len(sample_ids):
+            got = f"{count} scores" if count is not None else f"a {type(scores).__name__}"
+            raise RewardError(f"reward kind {self.kind!r} returned {got} for {len(sample_ids)} samples "
+                              f"(first {sample_ids[0] if sample_ids else '-'}): score() must return one number "
+                              f"per sample, in order")
+        return [check_reward(v, sid, f"reward kind {self.kind!r}") for v, sid in zip(scores, sample_ids)]
+
+
 def _function(settings: dict) -> FunctionReward:
     return FunctionReward(settings.get("function") or "alignrl.tasks:verify")
 
@@ -130,12 +148,21 @@ REWARD_KINDS: Registry[Callable[[dict], object]] = Registry("reward kind",
                                                             "register one with alignrl.rewards.register_reward_kind")
 
 
-def register_reward_kind(name: str, factory: Callable[[dict], object]) -> Callable[[dict], object]:
+def register_reward_kind(name: str, factory: Callable[[dict], object],
+                         requires: tuple[str, ...] = ()) -> Callable[[dict], object]:
+    """`requires`: the `reward` fields this kind cannot do without, checked when the config loads."""
+    factory.requires = tuple(requires)
     return REWARD_KINDS.register(name, factory)
 
 
-for _name, _factory in (("function", _function), ("classifier", _classifier), ("http", _http)):
-    register_reward_kind(_name, _factory)
+def missing_settings(kind: str, settings: dict) -> list[str]:
+    """The required `reward` fields a config leaves empty for its kind."""
+    return [name for name in getattr(REWARD_KINDS.get(kind), "requires", ()) if not settings.get(name)]
+
+
+for _name, _factory, _requires in (("function", _function, ()), ("classifier", _classifier, ("model",)),
+                                   ("http", _http, ("url",))):
+    register_reward_kind(_name, _factory, _requires)
 
 
 def make_reward(kind: str, function: str | None = None, model: str | None = None, url: str | None = None,
@@ -145,4 +172,4 @@ def make_reward(kind: str, function: str | None = None, model: str | None = None
         factory = REWARD_KINDS.get(kind)
     except KeyError as err:
         raise ValueError(err.args[0]) from None
-    return factory(settings)
+    return CheckedReward(factory(settings), kind)

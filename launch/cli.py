@@ -233,9 +233,10 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     from alignrl.runtime.controller import RuntimeTimeout, WeightSyncError
     from alignrl.learners.group import LearnerError
     from alignrl.models.smollm2 import ModelBuildError
+    from alignrl.runtime.session import ClusterConnectError
 
     return (RewardError, CheckpointError, RuntimeTimeout, WeightSyncError, LearnerError, ActorLostError, FillError,
-            ModelBuildError)
+            ModelBuildError, ClusterConnectError)
 
 
 def _root_cause(err: BaseException) -> BaseException:

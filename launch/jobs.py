@@ -8,6 +8,7 @@ import shlex
 import time
 
 from alignrl.metrics import redact_text
+from alignrl.runtime.session import use_ray_token_auth
 
 # Never upload these with the job: virtualenvs, run outputs and checkpoints blow past Ray's size limit.
 EXCLUDES = [".git", ".venv", ".venv-vllm", "runs", "wandb", "**/wandb", "**/checkpoints", "**/__pycache__",
@@ -16,22 +17,8 @@ DEFAULT_ADDRESS = "http://127.0.0.1:8265"  # `ray dashboard cluster.yaml` forwar
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
 
-def _use_ray_token_auth() -> None:
-    """Clusters from Ray 2.59 on require a token: let Ray's client find it where Ray keeps it
-    ($RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token). alignrl never reads the token itself."""
-    try:
-        # Ray's own switch also refreshes its cached config: setting the variable alone is not seen by
-        # a process that has already used Ray (e.g. validated a cluster config).
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available,
-        )
-    except ImportError:  # a Ray without token auth
-        return
-    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
-
-
 def job_client(address: str | None):
-    _use_ray_token_auth()
+    use_ray_token_auth()
     from ray.job_submission import JobSubmissionClient
 
     return JobSubmissionClient(address or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS)

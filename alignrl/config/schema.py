@@ -172,6 +172,15 @@ class RewardConfig(StrictModel):
     url: str | None = Field(None, description="endpoint when kind is http: POST prompts/responses, get rewards")
     timeout_s: float = Field(30.0, gt=0, description="timeout of one HTTP scoring call")
 
+    @model_validator(mode="after")
+    def _required_settings(self):
+        from alignrl.rewards import missing_settings  # the kind's registry entry says what it needs
+
+        missing = missing_settings(self.kind, self.model_dump())
+        if missing:
+            raise ValueError(f"reward.kind={self.kind} needs {' and '.join(f'reward.{m}' for m in missing)}")
+        return self
+
 
 class RuntimeConfig(StrictModel):
     max_staleness: int = Field(

@@ -13,6 +13,24 @@ from alignrl.config.schema import RunConfig
 ACTOR_ENV = {"TRANSFORMERS_VERBOSITY": "error", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
+class ClusterConnectError(RuntimeError):
+    """`--ray-address` names a cluster this driver cannot join."""
+
+
+def use_ray_token_auth() -> None:
+    """Clusters from Ray 2.59 on require a token: let Ray's client find it where Ray keeps it
+    ($RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token). alignrl never reads the token itself."""
+    try:
+        # Ray's own switch also refreshes its cached config: setting the variable alone is not seen by
+        # a process that has already used Ray (e.g. validated a cluster config).
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token auth
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+
+
 def required_cpus(cfg: RunConfig) -> float:
     r = cfg.resources
     return r.num_generators * r.generator_cpus + r.num_learners * r.learner_cpus + 2 * r.server_cpus
@@ -36,8 +54,16 @@ class RaySession:
                 # No dashboard: an embedded run serves nothing on the network.
                 kwargs.update(num_cpus=max(math.ceil(required_cpus(self.cfg)), os.cpu_count() or 1),
                               include_dashboard=False, runtime_env={"env_vars": ACTOR_ENV})
+            else:
+                use_ray_token_auth()  # a cluster started with `ray start` has token auth on by default
             # Joining a cluster (or a job's driver) keeps the job's own runtime_env (its working_dir).
-            ray.init(**kwargs)
+            try:
+                ray.init(**kwargs)
+            except ConnectionError as err:
+                raise ClusterConnectError(
+                    f"could not join the Ray cluster at {self.address}: {err} (is `ray start --head` running "
+                    f"there, and is its token in $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token?)"
+                ) from err
             self.owned = True
         return self
 

@@ -20,7 +20,7 @@ from alignrl.runtime.stopping import guarded
 
 def initial_policy(cfg: RunConfig, out: Path):
     """The policy every actor starts from, as a local safetensors dir; the SFT warm-up is cached."""
-    if cfg.model.path is not None and Path(cfg.model.path).is_dir():
+    if cfg.model.path is not None and Path(cfg.model.path).is_dir() and cfg.model.tokenizer is None:
         policy_dir = Path(cfg.model.path)
     elif cfg.model.path is None and cfg.model.sft_warmup:
         sft_dir = out / "sft"
@@ -32,11 +32,17 @@ def initial_policy(cfg: RunConfig, out: Path):
             print(f"SFT warm-up: held-out reward {result.reward_before:.3f} -> {result.reward_after:.3f} "
                   f"in {result.seconds:.1f}s")
             stamp.write_text(key)
-    else:
+    else:  # the tiny model, a hub id, or a model dir with another tokenizer (model.tokenizer): saved together
         policy_dir = out / "init" / "policy"
         model, tokenizer = policy_from_config(cfg.model)
         save_model_dir(model, tokenizer, policy_dir)
-    return policy_dir, AutoTokenizer.from_pretrained(policy_dir)
+    tokenizer = AutoTokenizer.from_pretrained(policy_dir)
+    if not getattr(tokenizer, "chat_template", None):
+        raise ConfigError(f"the tokenizer of {cfg.model.tokenizer or cfg.model.path or policy_dir} has no chat "
+                          f"template, and every prompt is rendered through one: use a chat/instruct model, point "
+                          f"model.tokenizer at a tokenizer that has one, or add chat_template to its "
+                          f"tokenizer_config.json")
+    return policy_dir, tokenizer
 
 
 def check_model_fit(cfg: RunConfig, policy_dir: Path) -> None:

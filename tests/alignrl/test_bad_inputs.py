@@ -78,6 +78,44 @@ def _mismatched_tokenizer(tmp_path):
     load_model_dir(tmp_path / "m")
 
 
+def _short_reward(tmp_path):
+    """A plug-in reward kind whose score() drops a sample."""
+    from alignrl.rewards import REWARD_KINDS, make_reward, register_reward_kind
+
+    class DropsOne:
+        def score(self, prompts, responses, sample_ids):
+            return [1.0] * (len(sample_ids) - 1)
+
+    register_reward_kind("drops_one", lambda settings: DropsOne())
+    try:
+        make_reward("drops_one").score(["p", "q", "r"], ["a", "b", "c"], ["s1", "s2", "s3"])
+    finally:
+        REWARD_KINDS.unregister("drops_one")
+
+
+def _no_chat_template(tmp_path):
+    from alignrl.models.tiny import make_tiny_model_dir
+    from alignrl.runtime.setup import initial_policy
+
+    model_dir = make_tiny_model_dir(tmp_path / "m", hidden_size=64, num_layers=1, num_heads=2, intermediate_size=64)
+    config = json.loads((model_dir / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (model_dir / "tokenizer_config.json").write_text(json.dumps(config))
+    (model_dir / "chat_template.jinja").unlink(missing_ok=True)
+    initial_policy(load_config_dict({"model": {"path": str(model_dir)}}), tmp_path / "run")
+
+
+def _hub_model_offline(tmp_path):
+    from alignrl.config.schema import ModelConfig
+    from alignrl.models.policy import policy_from_config
+
+    policy_from_config(ModelConfig(path="someone/no-such-model"))  # conftest sets HF_HUB_OFFLINE
+
+
+def _jsonl(tmp_path, name, *rows):
+    return _file(tmp_path, name, "\n".join(json.dumps(row) for row in rows) + "\n")
+
+
 CASES = {
     "unknown config key": (lambda t: load_config(_file(t, "run.yaml", "runtime:\n  max_stalenes: 0\n")),
                            ConfigError, r"run\.yaml:\n  runtime\.max_stalenes: unknown key"),
@@ -135,6 +173,62 @@ CASES = {
                                     r"step 2 could not be written \(\[Errno 28\] No space left on device\); "
                                     r"the last good checkpoint .*step_000001 is intact"),
     "AlpacaEval package absent": (lambda t: alpaca_eval.load_prompts(t), DataError, r"AlpacaEval data not found in"),
+    # The user's data, in the formats they have it.
+    "prompt dataset without the mapped column": (
+        lambda t: read_prompts(_jsonl(t, "a.jsonl", {"instruction": "hi"}), columns={"prompt": "question"}),
+        DataError, r"a\.jsonl: no 'question' column; found \['instruction'\]"),
+    "message without content": (lambda t: read_prompts(_jsonl(t, "b.jsonl", {"prompt": [{"role": "user"}]})),
+                                DataError, r"b\.jsonl: row 0: column 'prompt': message 0 must be \{role: "
+                                           r"system\|user\|assistant, content: str\}, got \{'role': 'user'\}"),
+    "message with an unknown role": (
+        lambda t: read_prompts(_jsonl(t, "c.jsonl", {"prompt": [{"role": "bot", "content": "x"}]})),
+        DataError, r"row 0: column 'prompt': message 0 must be .*got \{'role': 'bot'"),
+    "conversation without a user turn": (
+        lambda t: read_prompts(_jsonl(t, "d.jsonl", {"prompt": [{"role": "system", "content": "be brief"}]})),
+        DataError, r"d\.jsonl: row 0: column 'prompt': a conversational prompt must end with a user turn"),
+    "JSONL row that is not an object": (lambda t: read_prompts(_file(t, "g.jsonl", "[1, 2]\n")),
+                                        DataError, r"g\.jsonl:1: expected a JSON object, got list"),
+    "rows whose column types disagree": (
+        lambda t: read_prompts(_jsonl(t, "h.jsonl", {"prompt": "a", "answer": 1}, {"prompt": "b", "answer": "x"})),
+        DataError, r"h\.jsonl: rows disagree on column types"),
+    "reward column that is not a number": (
+        lambda t: read_preferences(_jsonl(t, "i.jsonl", {"prompt": "p", "chosen": "a", "rejected": "b",
+                                                         "chosen_reward": "high"})),
+        DataError, r"i\.jsonl: row 0: column 'chosen_reward' must be a number, got 'high'"),
+    "unsupported data format": (lambda t: read_prompts(_file(t, "e.csv", "prompt\nhi\n")),
+                                DataError, r"e\.csv: unsupported data format '\.csv'; use \.parquet or \.jsonl"),
+    "missing data file": (lambda t: read_prompts(t / "nope.jsonl"), DataError, r"data file .*nope\.jsonl does not exist"),
+    "hub dataset with no network": (lambda t: read_prompts("someone/no-such-dataset"), DataError,
+                                    r"someone/no-such-dataset: not a local file or dataset dir, and the hub dataset "
+                                    r"could not be loaded \(HF_HUB_OFFLINE is set\)"),
+    # Models.
+    "hub model with no network": (_hub_model_offline, FileNotFoundError,
+                                  r"model\.path 'someone/no-such-model' is not a local directory and could not be "
+                                  r"loaded from the hub"),
+    "tokenizer without a chat template": (_no_chat_template, ConfigError,
+                                          r"the tokenizer of .*m has no chat template, and every prompt is rendered "
+                                          r"through one"),
+    # The rest of the config surface.
+    "unknown weight transport": (lambda t: load_config_dict({"runtime": {"weight_sync": "nccl2"}}), ConfigError,
+                                 r"runtime\.weight_sync: unknown weight transport 'nccl2'; registered: broadcast, "
+                                 r"object_store"),
+    "unknown generation backend": (lambda t: load_config_dict({"generation": {"backend": "sglang"}}), ConfigError,
+                                   r"generation\.backend: unknown generation backend 'sglang'; registered: hf, vllm"),
+    "unknown truncation mode": (lambda t: load_config_dict({"generation": {"truncated": "cut"}}), ConfigError,
+                                r"generation\.truncated: Input should be 'auto', 'drop', 'keep' or 'penalize' "
+                                r"\(got 'cut'\)"),
+    "two response-length caps that disagree": (
+        lambda t: load_config_dict({"algorithm": {"name": "grpo", "max_completion_length": 8}}), ConfigError,
+        r"algorithm\.max_completion_length: 8 differs from generation\.max_new_tokens 16"),
+    "unknown reward kind": (lambda t: load_config_dict({"reward": {"kind": "judge"}}), ConfigError,
+                            r"reward\.kind: unknown reward kind 'judge'; registered: classifier, function, http"),
+    "reward model kind without a model": (lambda t: load_config_dict({"reward": {"kind": "classifier"}}),
+                                          ConfigError, r"reward: reward\.kind=classifier needs reward\.model"),
+    "reward endpoint kind without a URL": (lambda t: load_config_dict({"reward": {"kind": "http"}}),
+                                           ConfigError, r"reward: reward\.kind=http needs reward\.url"),
+    "reward returning the wrong count": (_short_reward, RewardError,
+                                         r"reward kind 'drops_one' returned 2 scores for 3 samples \(first s1\): "
+                                         r"score\(\) must return one number per sample"),
 }
 
 
@@ -146,7 +240,7 @@ def test_bad_input_gets_a_clear_error(case, tmp_path):
 
 
 def test_the_suite_is_broad_enough():
-    assert len(CASES) >= 20
+    assert len(CASES) >= 40
 
 
 def test_full_disk_leaves_only_the_good_checkpoint(tmp_path):

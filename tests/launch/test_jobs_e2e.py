@@ -1,5 +1,6 @@
 """`alignrl submit / jobs / logs / stop` against a real Ray head whose job server listens on loopback."""
 
+import json
 import os
 import shutil
 import signal
@@ -24,8 +25,14 @@ pytestmark = pytest.mark.cpu
 
 
 @pytest.fixture(scope="module")
-def ray_head():
-    """`ray start --head --block` in its own process group; stopped by pid, never with `ray stop`."""
+def ray_head(ray_head_addresses):
+    return ray_head_addresses[0]
+
+
+@pytest.fixture(scope="module")
+def ray_head_addresses():
+    """`ray start --head --block` in its own process group; stopped by pid, never with `ray stop`.
+    Yields (job server address, GCS address). Ray 2.60 heads have token authentication on."""
     port, dash = free_port(), free_port()
     temp_dir = tempfile.mkdtemp(prefix="alignrl-head-")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -41,7 +48,7 @@ def ray_head():
     except Exception:
         os.killpg(head.pid, signal.SIGTERM)
         raise
-    yield address
+    yield address, f"127.0.0.1:{port}"
     os.killpg(head.pid, signal.SIGTERM)
     try:
         head.wait(60)
@@ -72,3 +79,17 @@ def test_a_bad_config_is_refused_before_submission(ray_head, tmp_path, capsys):
     assert main(["submit", str(bad), "--address", ray_head]) == 2
     assert "runtime.max_stalenes: unknown key" in capsys.readouterr().err
     assert jobs.train_entrypoint("c.yaml", ["a.b=1"], None) == "alignrl train c.yaml --set a.b=1 --ray-address auto"
+
+
+def test_train_joins_a_token_authenticated_cluster_by_its_address(ray_head_addresses, warm_policy, tmp_path):
+    """`alignrl train --ray-address HOST:PORT` as a user runs it after `ray start --head`, with no
+    RAY_AUTH_MODE set by hand: the driver finds the head's token where Ray keeps it."""
+    _, gcs = ray_head_addresses
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE")}
+    out = tmp_path / "joined"
+    run = subprocess.run([str(Path(sys.executable).parent / "alignrl"), "train", e2e_job_file(tmp_path, warm_policy, 2),
+                          "--out", str(out), "--ray-address", gcs], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Unauthenticated" not in run.stderr
+    assert json.loads((out / "summary.json").read_text())["steps"] == 2
