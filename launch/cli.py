@@ -62,15 +62,21 @@ def stop_message(stop, args) -> str:
 
 def cmd_train(args) -> int:
     cfg = load_config(args.config, args.overrides)  # every key is checked before anything starts
+    from alignrl.runtime.quiet import LOG_NAME as RUN_LOG
     from alignrl.runtime.stopping import StopRequested
     from alignrl.runtime.train import run_training
 
+    out = _out_dir(args, args.config)
     try:
-        result = run_training(cfg, _out_dir(args, args.config), resume=args.resume, ray_address=args.ray_address,
-                              checkpoint_on_stop=args.checkpoint_on_stop)
+        result = run_training(cfg, out, resume=args.resume, ray_address=args.ray_address,
+                              checkpoint_on_stop=args.checkpoint_on_stop, verbose=args.verbose)
     except StopRequested as stop:
         print(stop_message(stop, args), file=sys.stderr)
         return stop.exit_code
+    except Exception:
+        if not args.verbose and (out / RUN_LOG).is_file():
+            print(f"actor output and library notices of this run: {out / RUN_LOG}", file=sys.stderr)
+        raise
     print(f"{cfg.algorithm.name}: held-out reward {result.reward_before:.3f} -> {result.reward_after:.3f} "
           f"after {result.steps} steps in {result.seconds:.1f}s; outputs in {result.out_dir}")
     return 0
@@ -170,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-address", help="join this Ray cluster instead of starting an embedded local one")
     p.add_argument("--checkpoint-on-stop", action="store_true",
                    help="on Ctrl-C/SIGTERM, finish the step in flight and write a checkpoint before exiting")
+    p.add_argument("--verbose", action="store_true",
+                   help="print Ray's and DeepSpeed's notices and every actor's output (default: OUT/logs/run.log)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sft", help="SFT warm-up of the policy on the config's tasks")

@@ -37,12 +37,14 @@ class Evaluator:
     the first, `eval/win_rate_vs_start`: the starting policy judged against by the configured reward.
     """
 
-    def __init__(self, cfg: RunConfig, handles: Handles, heldout: list[dict], out: Path, sink: MetricsSink):
+    def __init__(self, cfg: RunConfig, handles: Handles, heldout: list[dict], out: Path, sink: MetricsSink,
+                 resumed: bool = False):
         self.cfg, self.h, self.heldout, self.out, self.sink = cfg, handles, heldout, out, sink
         ev = cfg.eval
         self.sampling = dict(max_new_tokens=ev.max_new_tokens, temperature=0.0 if ev.greedy else cfg.generation.temperature,
                              top_p=cfg.generation.top_p, top_k=cfg.generation.top_k)
-        self.start = self._read(0)  # a resumed run judges against the start it wrote
+        # A resumed run judges against the start it wrote; a new one in the same dir against its own.
+        self.start = self._read(0) if resumed else None
 
     def __call__(self, controller: Controller | None, version: int) -> dict[str, float]:
         samples, rewards = self._generate_and_score(controller, version)

@@ -22,7 +22,8 @@ from alignrl.runtime.controller import Controller, ControllerState
 from alignrl.runtime.evaluation import Evaluator
 from alignrl.runtime.hooks import build_hooks
 from alignrl.runtime.pipelines import Pipeline, needs_offline_pairs
-from alignrl.runtime.progress import RunProgress
+from alignrl.runtime.progress import RunProgress, eval_line
+from alignrl.runtime.quiet import RunOutput
 from alignrl.runtime.report import write_report
 from alignrl.runtime.session import RaySession
 from alignrl.runtime.stopping import STOP, StopRequested
@@ -61,19 +62,21 @@ def _last_checkpoint(out: Path) -> str | None:
 
 
 def run_training(cfg: RunConfig, out_dir: str | Path, resume: str | None = None,
-                 ray_address: str | None = None, checkpoint_on_stop: bool = False) -> TrainResult:
-    """Train; a first SIGINT/SIGTERM raises StopRequested (with the step and checkpoint to resume from)."""
+                 ray_address: str | None = None, checkpoint_on_stop: bool = False,
+                 verbose: bool = False) -> TrainResult:
+    """Train; a first SIGINT/SIGTERM raises StopRequested (with the step and checkpoint to resume from).
+    Unless `verbose`, library notices and actor output go to OUT/logs/run.log, not the terminal."""
     out = Path(out_dir)
-    with STOP.installed():
+    with STOP.installed(), RunOutput(out, verbose) as output:
         try:
-            return _run_training(cfg, out, resume, ray_address, checkpoint_on_stop)
+            return _run_training(cfg, out, resume, ray_address, checkpoint_on_stop, output)
         except StopRequested as stop:
             stop.checkpoint = stop.checkpoint or _last_checkpoint(out) or (resume and _last_checkpoint(Path(resume)))
             raise
 
 
 def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: str | None,
-                  checkpoint_on_stop: bool) -> TrainResult:
+                  checkpoint_on_stop: bool, output: RunOutput) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     cfg = use_offline_builds(cfg)  # ALIGNRL_OFFLINE=1: hub ids -> their offline builds, before anything loads
     cfg_json = cfg.model_dump(mode="json", by_alias=True)
@@ -98,6 +101,7 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
 
     with RaySession(cfg, ray_address) as session:
         STOP.install()  # again: ray.init replaces SIGTERM's handler with a native stack dump
+        output.attach_ray()
         shutil.rmtree(out / "buffer_state", ignore_errors=True)  # a crash-restart snapshot of an earlier run
         handles = place_actors(cfg, session, policy_dir, ckpt, pipeline.schema, state.version,
                                state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, role_dirs)
@@ -110,7 +114,7 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
                  "replay-buffer-0 restore")
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
-        evaluate = Evaluator(cfg, handles, heldout, out, sink)
+        evaluate = Evaluator(cfg, handles, heldout, out, sink, resumed=ckpt is not None)
         hooks = build_hooks(cfg, handles, tokenizer, sink)
         if ckpt is None:
             first = evaluate(None, 0)
@@ -129,6 +133,7 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
                 controller.state.history.append([version, scores["eval/reward_mean"]])
                 telemetry.sink.log(version, scores)
                 progress.set_reward(scores["eval/reward_mean"])
+                progress.note(eval_line(version, scores))
             if cfg.checkpoint.interval and version % cfg.checkpoint.interval == 0:
                 controller.drain()
                 save_checkpoint(cfg, cfg_json, out, controller, handles)
@@ -141,6 +146,8 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
                     if hook.due(0, cfg.runtime.total_steps):
                         hook.run(controller, 0)
             with RunProgress(cfg.runtime.total_steps, state.version, cfg.logging.progress) as progress:
+                if ckpt is None:
+                    progress.note(eval_line(0, first))
                 if state.history:
                     progress.set_reward(state.history[-1][1])
                 controller.run(progress)
