@@ -7,6 +7,7 @@ import time
 import ray
 import torch
 
+from alignrl.data.schemas import check_samples
 from alignrl.transport import TransportEnds
 
 
@@ -47,7 +48,7 @@ class GeneratorActor:
             })
             self.tokens += len(gen.token_ids)
         self.busy_seconds += time.perf_counter() - started
-        return rows
+        return check_samples(rows, self.name)  # a plug-in backend's output is caught here, by field
 
     def connect_transport(self, transport: str, addr: str, port: int, rank: int, world_size: int,
                           timeout_s: float) -> bool:

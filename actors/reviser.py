@@ -14,6 +14,8 @@ from collections import defaultdict
 import ray
 import torch
 
+from alignrl.data.schemas import check_samples
+
 
 @ray.remote
 class ReviserActor:
@@ -75,7 +77,7 @@ class ReviserActor:
                                 "response_token_ids": pair[f"{role}_token_ids"], "behaviour_logprobs": None,
                                 "finished": True, "policy_version": draft["policy_version"], "source": "strong",
                                 "reward": pair.get(f"{role}_reward"), "pair_id": tag, "role": role})
-        return out
+        return check_samples(out, "reviser-0")
 
     def stats(self) -> dict:
         return {"revised": self.revised}

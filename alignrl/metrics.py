@@ -35,6 +35,26 @@ def redact_text(text: str) -> str:
     return _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + "***", text)
 
 
+def drop_rows_after(path: str | Path, step: int) -> int:
+    """Remove the rows a crashed run logged after the checkpoint it resumes from (they are trained again),
+    so a resumed run's curves hold each step once. Returns how many rows went."""
+    path = Path(path)
+    if not path.is_file():
+        return 0
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            pass  # a row cut short by the crash
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+    os.replace(tmp, path)
+    return len(lines) - len(kept)
+
+
 class MetricsSink:
     """One JSON object per line with `step` and metric keys; mirrored to W&B unless disabled."""
 

@@ -48,10 +48,14 @@ def staging_dir(root: Path, step: int) -> Path:
 
 
 def publish(staging: Path, final: Path, keep_last: int) -> Path:
-    """Atomically move a fully written checkpoint into place, then prune old ones."""
+    """Atomically move a fully written checkpoint into place, then prune old ones. An older copy of the
+    same step is renamed out of the way first, so no moment exists without a whole step dir or its copy."""
+    replaced = final.with_name(f".{final.name}.old")
     if final.exists():
-        shutil.rmtree(final)
+        shutil.rmtree(replaced, ignore_errors=True)
+        os.replace(final, replaced)
     os.replace(staging, final)
+    shutil.rmtree(replaced, ignore_errors=True)
     kept = sorted(p for p in final.parent.glob("step_*") if p.is_dir())
     for old in kept[:-keep_last]:
         shutil.rmtree(old, ignore_errors=True)

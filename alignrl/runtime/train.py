@@ -13,7 +13,7 @@ from alignrl.buffer import read_state
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
 from alignrl.data.offline import load_offline_pairs
-from alignrl.metrics import MetricsSink
+from alignrl.metrics import MetricsSink, drop_rows_after
 from alignrl.offline import use_offline_builds
 from alignrl.data.prompts import DatasetPrompt, prompt_splits
 from alignrl.runtime.checkpoint import CheckpointError, latest_checkpoint, read_controller_state, step_dir
@@ -112,6 +112,8 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
             handles.learners.load(str(ckpt), "state")
             call(handles.buffer.load_state.remote(read_state(ckpt)), cfg.runtime.rpc_timeout_s,
                  "replay-buffer-0 restore")
+        if ckpt is not None:
+            drop_rows_after(out / "metrics.jsonl", state.version)  # steps after the checkpoint are run again
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
         evaluate = Evaluator(cfg, handles, heldout, out, sink, resumed=ckpt is not None)

@@ -23,3 +23,15 @@ def test_log_lines_never_show_secrets(monkeypatch):
     for secret in ("0123456789abcdef0123", "sk-live-42", "abc.def", "hunter22"):
         assert secret not in out
     assert out.startswith("wandb: login with ***") and redact_text("step 3 loss 0.52") == "step 3 loss 0.52"
+
+
+def test_a_resumed_run_drops_the_rows_logged_after_its_checkpoint(tmp_path):
+    import json
+
+    from alignrl.metrics import drop_rows_after
+
+    path = tmp_path / "metrics.jsonl"
+    rows = [{"step": s, "loss": 0.1 * s} for s in range(7)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 7, "lo')  # cut short by a kill -9
+    assert drop_rows_after(path, 4) == 3
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == [0, 1, 2, 3, 4]

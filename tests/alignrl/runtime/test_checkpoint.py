@@ -48,3 +48,17 @@ def test_resume_guards(tmp_path):
     with pytest.raises(CheckpointError, match="different config"):
         read_controller_state(ckpt, other)
     assert read_controller_state(ckpt, _cfg())["state"] == {}
+
+
+def test_republishing_a_step_never_leaves_it_missing(tmp_path):
+    from alignrl.runtime.checkpoint import publish, step_dir
+
+    final = step_dir(tmp_path, 4)
+    final.mkdir(parents=True)
+    (final / "old").write_text("1")
+    staging = tmp_path / "checkpoints" / ".step_000004.tmp"
+    staging.mkdir()
+    (staging / "new").write_text("2")
+    publish(staging, final, keep_last=2)
+    assert sorted(p.name for p in final.iterdir()) == ["new"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_000004"]

@@ -73,6 +73,16 @@ class MarkedBackend(HFBackend):
         return out
 
 
+class TensorIdsBackend(HFBackend):
+    """Breaks the sample contract the way plug-ins do: token ids left as a tensor."""
+
+    def generate(self, *args, **kwargs):
+        out = super().generate(*args, **kwargs)
+        for gen in out:
+            gen.token_ids = torch.tensor(gen.token_ids)
+        return out
+
+
 def marked_reward(prompt: str, response: str) -> float:
     from alignrl.tasks import verify
 
@@ -90,6 +100,7 @@ register(AlgorithmSpec(
     round_metrics=_critic_metrics))
 register_role("critic", lambda cfg, options, model_dir, threads: CriticActor.options(**options).remote())
 register_backend("contract_marked", MarkedBackend)
+register_backend("contract_tensor_ids", TensorIdsBackend)
 
 
 def test_plugins_run_through_the_runtime(ray_cluster, warm_policy, tmp_path):
@@ -116,3 +127,15 @@ def test_plugins_run_through_the_runtime(ray_cluster, warm_policy, tmp_path):
     assert final["buffer/lost"] == 0 and final["buffer/duplicated"] == 0
     assert final["buffer/admitted"] == final["buffer/trained"] + final["buffer/evicted"] + final["buffer/dropped"] \
         + final["buffer/pending"]
+
+
+def test_a_backend_breaking_the_sample_contract_is_named_with_the_field(ray_cluster, warm_policy, tmp_path):
+    from alignrl.data.schemas import SampleContractError
+    from alignrl.runtime.train import run_training
+    from tests.conftest import e2e_config
+
+    cfg = e2e_config(warm_policy, plugins=[__file__], generation={"backend": "contract_tensor_ids"},
+                     runtime={"total_steps": 2}, eval={"num_prompts": 16})
+    with pytest.raises(SampleContractError, match=r"generator-0: sample 'r\d+-0': field 'response_token_ids' "
+                                                  r"must be a list of ints, got Tensor"):
+        run_training(cfg, tmp_path)
