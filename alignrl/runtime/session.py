@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 
 import ray
 
@@ -31,6 +32,40 @@ def use_ray_token_auth() -> None:
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
+def _token_found() -> bool:
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    return bool(os.environ.get("RAY_AUTH_TOKEN")) or os.path.isfile(path)
+
+
+def probe_cluster(address: str, timeout_s: float = 5.0) -> None:
+    """Fail in seconds, with the cause and the fix, where joining `address` cannot work: nothing listens
+    there, or the head refuses this driver's token (Ray itself would retry for about a minute)."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return  # Ray resolves these itself (a job's driver, a Ray client server)
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterConnectError(f"--ray-address {address!r} must look like HOST:PORT (the head's GCS port)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ClusterConnectError(f"nothing answers at {address} ({err.strerror or err}): start the head there "
+                                  f"with `ray start --head --port={port}`, or fix --ray-address") from None
+    try:
+        from ray._raylet import GcsClient
+        from ray.exceptions import AuthenticationError
+    except ImportError:  # another Ray layout: let ray.init find out
+        return
+    try:
+        GcsClient(address=address).internal_kv_get(b"session_name", b"session", timeout=timeout_s)
+    except AuthenticationError:
+        cause = "refused this driver's token" if _token_found() else "requires a token and this driver has none"
+        raise ClusterConnectError(
+            f"the Ray cluster at {address} {cause}: copy the head's token (`ray get-auth-token` on the head) "
+            f"into $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token") from None
+    except Exception:  # noqa: BLE001 - anything else is ray.init's to report
+        return
+
+
 def required_cpus(cfg: RunConfig) -> float:
     r = cfg.resources
     return r.num_generators * r.generator_cpus + r.num_learners * r.learner_cpus + 2 * r.server_cpus
@@ -56,6 +91,7 @@ class RaySession:
                               include_dashboard=False, runtime_env={"env_vars": ACTOR_ENV})
             else:
                 use_ray_token_auth()  # a cluster started with `ray start` has token auth on by default
+                probe_cluster(self.address)
             # Joining a cluster (or a job's driver) keeps the job's own runtime_env (its working_dir).
             try:
                 ray.init(**kwargs)

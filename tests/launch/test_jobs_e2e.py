@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,27 @@ def test_train_joins_a_token_authenticated_cluster_by_its_address(ray_head_addre
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Unauthenticated" not in run.stderr
     assert json.loads((out / "summary.json").read_text())["steps"] == 2
+
+
+@pytest.mark.parametrize("case", ["wrong token", "no token", "nothing listening"])
+def test_a_cluster_that_cannot_be_joined_fails_in_seconds_with_the_cause(case, ray_head_addresses, warm_policy,
+                                                                          tmp_path):
+    _, gcs = ray_head_addresses
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    expected = {"wrong token": "refused this driver's token", "no token": "requires a token and this driver has none",
+                "nothing listening": "nothing answers at 127.0.0.1:"}[case]
+    if case == "wrong token":
+        env["RAY_AUTH_TOKEN"] = "0" * 32
+    if case == "no token":
+        env["HOME"] = str(tmp_path)  # no ~/.ray/auth_token
+        env.pop("RAY_AUTH_TOKEN_PATH", None)
+    address = f"127.0.0.1:{free_port()}" if case == "nothing listening" else gcs
+    started = time.monotonic()
+    run = subprocess.run([str(Path(sys.executable).parent / "alignrl"), "train", e2e_job_file(tmp_path, warm_policy, 2),
+                          "--out", str(tmp_path / "run"), "--ray-address", address], env=env, capture_output=True,
+                         text=True, timeout=120)
+    seconds = time.monotonic() - started
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert run.returncode == 1 and len(errors) == 1 and expected in errors[0], run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert seconds < 30, f"took {seconds:.0f}s (Ray alone retries for about a minute)"
