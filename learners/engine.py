@@ -38,6 +38,7 @@ class PolicyEngine:
 
         from alignrl.algorithms import get_algorithm
         from alignrl.kinds import get_kind
+        from alignrl.learners.safe_checkpoint import load_without_pickle
         from alignrl.learning.forward import ForwardOptions
         from alignrl.models.policy import DTYPES
         from alignrl.models.tiny import load_model_dir
@@ -72,9 +73,10 @@ class PolicyEngine:
                                   cfg.model.dtype == "bfloat16")
         self.engine, _, _, self.scheduler = deepspeed.initialize(model=model, optimizer=optimizer,
                                                                  lr_scheduler=scheduler, config=ds_cfg)
+        load_without_pickle(self.engine)  # --resume never runs code from a checkpoint's pickles
         self.device = next(self.engine.module.parameters()).device  # NCCL reduces only device tensors; autocast needs its type
-        if world_size == 1:  # nothing to reduce: skip the flattened copy of every gradient
-            self.engine.enable_backward_allreduce = False
+        if world_size == 1 and rt.zero_stage == 0:  # nothing to reduce: skip the flattened copy of every gradient
+            self.engine.enable_backward_allreduce = False  # (ZeRO's optimizers gather their gradients in that pass)
         self.params = sum(p.numel() for p in model.parameters())
         self.trainable_params = sum(p.numel() for p in trainable)
         self.version = 0

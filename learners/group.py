@@ -55,7 +55,8 @@ class LearnerGroup:
             if dead:
                 raise LearnerError(f"learner rank {', '.join(map(str, dead))} died during {what}; "
                                    f"resume from the last checkpoint with --resume") from None
-            raise LearnerError(f"learner {what} failed: {getattr(err, 'cause', err)!r}") from err
+            cause = getattr(err, "cause", None) or err
+            raise LearnerError(f"learner {what} failed: {type(cause).__name__}: {cause}") from err
 
     def _dead_ranks(self) -> list[int]:
         dead = []
