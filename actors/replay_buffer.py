@@ -28,7 +28,7 @@ class ReplayBufferActor:
 
     def ingest(self, sample_ids: list[str], examples: pa.Table, dropped: list[str], evicted: list[str]) -> int:
         """Admit a scored round's samples and queue its examples; a retried ingest is a no-op."""
-        if sample_ids and sample_ids[0] in self.buffer.sample_state:
+        if sample_ids and self.buffer.knows(sample_ids[0]):
             return self.buffer.queue.num_rows
         self.buffer.admit(sample_ids)
         self.buffer.add(examples, dropped, evicted)
@@ -36,7 +36,8 @@ class ReplayBufferActor:
         return self.buffer.queue.num_rows
 
     # Taking or releasing a batch changes nothing a snapshot holds (in-flight batches are written as
-    # queued), so only a take that evicted stale examples is written: snapshots cost O(samples seen).
+    # queued), so only a take that evicted stale examples is written. A snapshot holds the queue, the
+    # live samples and a bounded tail of finished ones: its cost does not grow with the run.
     def take(self, n: int, learner_version: int) -> tuple[pa.Table | None, int]:
         """(batch or None, examples still queued after stale ones were evicted)."""
         evicted = self.buffer.evict_stale(learner_version)

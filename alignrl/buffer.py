@@ -4,6 +4,11 @@ Every generated sample is admitted once and ends in exactly one terminal state: 
 of an example), evicted (fell too far behind the learner), or dropped (the builder used it in no
 example: ties, truncation). `lost = admitted - terminal - pending` must stay 0, and a sample
 trained twice is counted in `duplicated`.
+
+The bookkeeping stays flat in run length: counts per state are kept as running totals, and a
+sample's own entry is forgotten once it has been terminal for RECENT_TERMINAL more samples (long
+enough to recognise a retried ingest or commit), so memory and snapshots hold only live samples
+and a bounded tail.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import pyarrow.ipc as ipc
 PENDING, QUEUED, IN_FLIGHT = "pending", "queued", "in_flight"
 TRAINED, EVICTED, DROPPED = "trained", "evicted", "dropped"
 TERMINAL = (TRAINED, EVICTED, DROPPED)
+LIVE = (PENDING, QUEUED, IN_FLIGHT)
+RECENT_TERMINAL = 4096  # finished samples still remembered by id (a few rounds' worth)
 
 
 class ReplayBuffer:
@@ -33,7 +40,9 @@ class ReplayBuffer:
         self.schema, self.max_staleness, self.capacity = schema, max_staleness, capacity
         self.queue = schema.empty_table()
         self.in_flight: dict[str, pa.Table] = {}
-        self.sample_state: dict[str, str] = {}
+        self.sample_state: dict[str, str] = {}  # live samples, and the most recent finished ones
+        self.finished: dict[str, None] = {}  # finished sample ids in the order they finished (the tail kept)
+        self.counts: Counter[str] = Counter()  # samples per state, over the whole run
         self.duplicated = 0
         self.trained_staleness: Counter[int] = Counter()
         self.trained_prompts: Counter[str] = Counter()  # examples trained per prompt id (bounded by the prompt set)
@@ -45,6 +54,11 @@ class ReplayBuffer:
             if sid in self.sample_state:
                 raise ValueError(f"sample {sid} admitted twice")
             self.sample_state[sid] = PENDING
+            self.counts[PENDING] += 1
+
+    def knows(self, sample_id: str) -> bool:
+        """Admitted and live, or finished recently: a retried ingest of its round is a no-op."""
+        return sample_id in self.sample_state
 
     def add(self, examples: pa.Table, dropped: list[str] = (), evicted: list[str] = ()) -> None:
         """Queue examples built from admitted samples; mark the samples the builder did not use."""
@@ -57,7 +71,7 @@ class ReplayBuffer:
             for sid in ids:
                 if self.sample_state.get(sid) != PENDING:
                     raise ValueError(f"example uses sample {sid} in state {self.sample_state.get(sid)}")
-                self.sample_state[sid] = QUEUED
+                self._set(sid, QUEUED)
         self.queue = pa.concat_tables([self.queue, examples])
         if self.queue.num_rows > self.capacity:  # oldest first out
             overflow = self.queue.slice(0, self.queue.num_rows - self.capacity)
@@ -118,14 +132,26 @@ class ReplayBuffer:
         self._mark_rows(batch, QUEUED)
         self.queue = pa.concat_tables([batch, self.queue])
 
+    def _set(self, sid: str, state: str) -> None:
+        current = self.sample_state[sid]
+        self.counts[current] -= 1
+        self.counts[state] += 1
+        self.sample_state[sid] = state
+        if state in TERMINAL:
+            self.finished.pop(sid, None)
+            self.finished[sid] = None
+            while len(self.finished) > RECENT_TERMINAL:  # forget the oldest finished ids
+                oldest = next(iter(self.finished))
+                del self.finished[oldest], self.sample_state[oldest]
+
     def _finish(self, sid: str, state: str) -> None:
         current = self.sample_state.get(sid)
         if current == TRAINED and state == TRAINED:
             self.duplicated += 1
             return
         if current is None:
-            raise ValueError(f"sample {sid} was never admitted")
-        self.sample_state[sid] = state
+            raise ValueError(f"sample {sid} was never admitted (or finished over {RECENT_TERMINAL} samples ago)")
+        self._set(sid, state)
 
     def _mark_rows(self, rows: pa.Table, state: str) -> None:
         for ids in rows.column("sample_ids").to_pylist():
@@ -134,9 +160,9 @@ class ReplayBuffer:
 
     # -- accounting ------------------------------------------------------------------------------
     def stats(self) -> dict[str, float]:
-        counts = Counter(self.sample_state.values())
+        counts = self.counts
         live = counts[PENDING] + counts[QUEUED] + counts[IN_FLIGHT]
-        admitted = len(self.sample_state)
+        admitted = sum(counts.values())
         out = {
             "buffer/size": self.queue.num_rows,
             "buffer/admitted": admitted,
@@ -160,39 +186,65 @@ class ReplayBuffer:
         with ipc.new_stream(sink, self.schema) as writer:
             writer.write_table(queue)
         states = {sid: (QUEUED if s == IN_FLIGHT else s) for sid, s in self.sample_state.items()}
-        return {"queue": sink.getvalue(), "sample_state": states, "duplicated": self.duplicated,
+        counts = dict(self.counts)
+        counts[QUEUED] = counts.get(QUEUED, 0) + counts.pop(IN_FLIGHT, 0)
+        return {"queue": sink.getvalue(), "sample_state": states, "finished": list(self.finished),
+                "counts": counts, "duplicated": self.duplicated,
                 "trained_staleness": dict(self.trained_staleness), "trained_prompts": dict(self.trained_prompts)}
 
     def load_state(self, state: dict) -> None:
         self.queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
         self.in_flight = {}
         self.sample_state = dict(state["sample_state"])
+        # Older checkpoints kept every sample and no running counts: rebuild both from the states.
+        self.counts = Counter(state.get("counts") or Counter(self.sample_state.values()))
+        finished = state.get("finished")
+        if finished is None:
+            finished = [sid for sid, s in self.sample_state.items() if s in TERMINAL]
+        self.finished = dict.fromkeys(finished)
         self.duplicated = int(state["duplicated"])
         self.trained_staleness = Counter({int(k): v for k, v in state["trained_staleness"].items()})
         self.trained_prompts = Counter(state.get("trained_prompts", {}))  # absent in older checkpoints
 
 
 # -- on-disk form: used by checkpoints and by the buffer actor's crash snapshots ----------------------
-STATE_FILES = ("buffer.arrow", "buffer.json")  # queued examples (Arrow IPC), accounting (JSON)
+# One file, replaced atomically: the queued examples as Arrow IPC, the accounting as JSON in the schema's
+# metadata. (Two files could be caught half-written by a kill between their two renames.)
+STATE_FILE = "buffer.arrow"
+_ACCOUNTING = b"alignrl.accounting"
+_LEGACY_ACCOUNTING = "buffer.json"  # checkpoints written before the single-file form
+
+
+def _ipc_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    with ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
 
 
 def write_state(directory: str | Path, state: dict) -> None:
-    """Write `ReplayBuffer.state()` as two files, each replaced atomically."""
+    """Write `ReplayBuffer.state()` as one file, replaced atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    accounting = {k: v for k, v in state.items() if k != "queue"}
-    for name, payload in zip(STATE_FILES, (state["queue"], json.dumps(accounting).encode())):
-        tmp = directory / f".{name}.tmp"
-        tmp.write_bytes(payload)
-        os.replace(tmp, directory / name)
+    accounting = json.dumps({k: v for k, v in state.items() if k != "queue"}).encode()
+    queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
+    queue = queue.replace_schema_metadata({**(queue.schema.metadata or {}), _ACCOUNTING: accounting})
+    tmp = directory / f".{STATE_FILE}.tmp"
+    tmp.write_bytes(_ipc_bytes(queue))
+    os.replace(tmp, directory / STATE_FILE)
 
 
 def has_state(directory: str | Path) -> bool:
-    return all((Path(directory) / name).is_file() for name in STATE_FILES)
+    return (Path(directory) / STATE_FILE).is_file()
 
 
 def read_state(directory: str | Path) -> dict:
     directory = Path(directory)
-    state = json.loads((directory / STATE_FILES[1]).read_text())
-    state["queue"] = (directory / STATE_FILES[0]).read_bytes()
+    table = ipc.open_stream(io.BytesIO((directory / STATE_FILE).read_bytes())).read_all()
+    metadata = dict(table.schema.metadata or {})
+    accounting = metadata.pop(_ACCOUNTING, None)
+    if accounting is None:
+        accounting = (directory / _LEGACY_ACCOUNTING).read_bytes()
+    state = json.loads(accounting)
+    state["queue"] = _ipc_bytes(table.replace_schema_metadata(metadata or None))
     return state

