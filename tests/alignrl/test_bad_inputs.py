@@ -210,10 +210,10 @@ CASES = {
                                           r"through one"),
     # The rest of the config surface.
     "unknown weight transport": (lambda t: load_config_dict({"runtime": {"weight_sync": "nccl2"}}), ConfigError,
-                                 r"runtime\.weight_sync: unknown weight transport 'nccl2'; registered: broadcast, "
-                                 r"object_store"),
+                                 r"runtime\.weight_sync: unknown weight transport 'nccl2'; registered: .*broadcast"
+                                 r", object_store"),
     "unknown generation backend": (lambda t: load_config_dict({"generation": {"backend": "sglang"}}), ConfigError,
-                                   r"generation\.backend: unknown generation backend 'sglang'; registered: hf, vllm"),
+                                   r"generation\.backend: unknown generation backend 'sglang'; registered: .*hf, vllm"),
     "unknown truncation mode": (lambda t: load_config_dict({"generation": {"truncated": "cut"}}), ConfigError,
                                 r"generation\.truncated: Input should be 'auto', 'drop', 'keep' or 'penalize' "
                                 r"\(got 'cut'\)"),
@@ -221,7 +221,7 @@ CASES = {
         lambda t: load_config_dict({"algorithm": {"name": "grpo", "max_completion_length": 8}}), ConfigError,
         r"algorithm\.max_completion_length: 8 differs from generation\.max_new_tokens 16"),
     "unknown reward kind": (lambda t: load_config_dict({"reward": {"kind": "judge"}}), ConfigError,
-                            r"reward\.kind: unknown reward kind 'judge'; registered: classifier, function, http"),
+                            r"reward\.kind: unknown reward kind 'judge'; registered: .*classifier, function"),
     "reward model kind without a model": (lambda t: load_config_dict({"reward": {"kind": "classifier"}}),
                                           ConfigError, r"reward: reward\.kind=classifier needs reward\.model"),
     "reward endpoint kind without a URL": (lambda t: load_config_dict({"reward": {"kind": "http"}}),

@@ -1,19 +1,19 @@
-"""Soak of the replay buffer's bookkeeping: a real ReplayBufferActor, with its crash snapshots on disk,
-driven through the calls of a synchronous run (ingest a round, take a batch, commit it, read the stats)
-for many steps. Reports the per-step time of those calls early and late in the run, and the actor's RSS.
+"""Slow-tier soak of the replay buffer's bookkeeping: a real ReplayBufferActor, with its crash snapshots on
+disk, driven through the calls of a synchronous run (ingest a round, take a batch, commit it, read the stats)
+for 10k steps. Its per-step time early and late in the run, and the actor's RSS, must stay flat.
 
-    python -m alignrl.bench.buffer_soak --steps 10000
+    pytest -m slow tests/alignrl/test_buffer_soak.py -s    # prints the figures
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
 import time
 
 import pyarrow as pa
+import pytest
 import ray
 
 PROMPTS, SAMPLES, PROMPT_SET = 16, 4, 2000  # a round: 16 prompts x 4 samples -> 16 pairs, 32 dropped
@@ -60,15 +60,11 @@ def soak(steps: int, window: int = 1000) -> dict:
             "rss_mb": rss_mb, "admitted": stats["buffer/admitted"], "lost": stats["buffer/lost"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10_000)
-    args = parser.parse_args()
-    ray.init(include_dashboard=False, log_to_driver=False)
-    r = soak(args.steps)
-    print(f"{r['steps']} steps: buffer {r['first_ms']:.2f} ms/step (first 1k, median) -> {r['last_ms']:.2f} "
-          f"(last 1k), ratio {r['ratio']:.2f}; actor RSS {r['rss_mb']} MB; {r['admitted']} samples, lost {r['lost']}")
 
-
-if __name__ == "__main__":
-    main()
+@pytest.mark.slow
+def test_buffer_bookkeeping_is_flat_over_10k_steps(ray_cluster):
+    result = soak(10_000)
+    print(result)
+    assert result["lost"] == 0 and result["admitted"] == 10_000 * PROMPTS * SAMPLES
+    assert result["ratio"] < 1.2, result  # the last 1k steps cost within 20% of the first 1k
+    assert result["rss_mb"][10_000] - result["rss_mb"][1000] < 30, result
