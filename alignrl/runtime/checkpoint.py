@@ -4,8 +4,7 @@
         policy/          HF weights (safetensors), loadable by transformers and the generators
         deepspeed/       every rank's engine and optimizer state
         reference/       the reference weights when they differ from the initial policy
-        buffer.arrow     queued examples (Arrow IPC) ...
-        buffer.json      ... and the exactly-once accounting
+        buffer.arrow     queued examples (Arrow IPC), the exactly-once accounting in its schema metadata
         controller.json  versions, prompt cursor, round counter, config fingerprint
 """
 

@@ -9,6 +9,7 @@ import random
 
 import pytest
 
+from alignrl.buffer import read_state
 from alignrl.metrics import read_metrics
 from alignrl.runtime.calls import FillError
 from alignrl.runtime.train import run_training
@@ -32,7 +33,7 @@ def test_training_draws_only_from_the_prompt_file(ray_cluster, warm_policy, tmp_
     mine = {f"user-{i}" for i in range(len(texts))}
     assert split["source"] == str(path) and set(split["train"]) | set(split["heldout"]) <= mine
     assert len(split["heldout"]) == 16 and not set(split["train"]) & set(split["heldout"])
-    accounting = json.loads((out / "checkpoints" / "step_000003" / "buffer.json").read_text())
+    accounting = read_state(out / "checkpoints" / "step_000003")
     trained = accounting["trained_prompts"]
     assert sum(trained.values()) == 3 * cfg.runtime.train_batch_size  # every trained example is counted
     assert set(trained) <= set(split["train"])  # ... and each came from the file's training split
