@@ -112,7 +112,6 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
             handles.learners.load(str(ckpt), "state")
             call(handles.buffer.load_state.remote(read_state(ckpt)), cfg.runtime.rpc_timeout_s,
                  "replay-buffer-0 restore")
-        if ckpt is not None:
             drop_rows_after(out / "metrics.jsonl", state.version)  # steps after the checkpoint are run again
         sink = MetricsSink(out, cfg.logging.wandb_mode, cfg.logging.project, cfg.logging.run_name or out.name, cfg_json)
         telemetry = Telemetry(sink, len(handles.generators), cfg.runtime.train_batch_size)
