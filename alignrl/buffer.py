@@ -13,7 +13,6 @@ and a bounded tail.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections import Counter
@@ -180,20 +179,17 @@ class ReplayBuffer:
 
     # -- persistence -----------------------------------------------------------------------------
     def state(self) -> dict:
-        """Everything needed to resume; in-flight batches go back to the queue."""
+        """Everything needed to resume; in-flight batches go back to the queue (an Arrow table, not copied)."""
         queue = pa.concat_tables([*self.in_flight.values(), self.queue]) if self.in_flight else self.queue
-        sink = io.BytesIO()
-        with ipc.new_stream(sink, self.schema) as writer:
-            writer.write_table(queue)
         states = {sid: (QUEUED if s == IN_FLIGHT else s) for sid, s in self.sample_state.items()}
         counts = dict(self.counts)
         counts[QUEUED] = counts.get(QUEUED, 0) + counts.pop(IN_FLIGHT, 0)
-        return {"queue": sink.getvalue(), "sample_state": states, "finished": list(self.finished),
+        return {"queue": queue, "sample_state": states, "finished": list(self.finished),
                 "counts": counts, "duplicated": self.duplicated,
                 "trained_staleness": dict(self.trained_staleness), "trained_prompts": dict(self.trained_prompts)}
 
     def load_state(self, state: dict) -> None:
-        self.queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
+        self.queue = state["queue"]
         self.in_flight = {}
         self.sample_state = dict(state["sample_state"])
         # Older checkpoints kept every sample and no running counts: rebuild both from the states.
@@ -215,22 +211,16 @@ _ACCOUNTING = b"alignrl.accounting"
 _LEGACY_ACCOUNTING = "buffer.json"  # checkpoints written before the single-file form
 
 
-def _ipc_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    with ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
 def write_state(directory: str | Path, state: dict) -> None:
-    """Write `ReplayBuffer.state()` as one file, replaced atomically."""
+    """Write `ReplayBuffer.state()` as one file, replaced atomically; the queue is serialised once."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     accounting = json.dumps({k: v for k, v in state.items() if k != "queue"}).encode()
-    queue = ipc.open_stream(io.BytesIO(state["queue"])).read_all()
-    queue = queue.replace_schema_metadata({**(queue.schema.metadata or {}), _ACCOUNTING: accounting})
+    queue = state["queue"]
+    schema = queue.schema.with_metadata({**(queue.schema.metadata or {}), _ACCOUNTING: accounting})
     tmp = directory / f".{STATE_FILE}.tmp"
-    tmp.write_bytes(_ipc_bytes(queue))
+    with pa.OSFile(str(tmp), "wb") as sink, ipc.new_stream(sink, schema) as writer:
+        writer.write_table(queue.replace_schema_metadata(schema.metadata))
     os.replace(tmp, directory / STATE_FILE)
 
 
@@ -240,11 +230,12 @@ def has_state(directory: str | Path) -> bool:
 
 def read_state(directory: str | Path) -> dict:
     directory = Path(directory)
-    table = ipc.open_stream(io.BytesIO((directory / STATE_FILE).read_bytes())).read_all()
+    with pa.OSFile(str(directory / STATE_FILE), "rb") as source:
+        table = ipc.open_stream(source).read_all()
     metadata = dict(table.schema.metadata or {})
     accounting = metadata.pop(_ACCOUNTING, None)
     if accounting is None:
         accounting = (directory / _LEGACY_ACCOUNTING).read_bytes()
     state = json.loads(accounting)
-    state["queue"] = _ipc_bytes(table.replace_schema_metadata(metadata or None))
+    state["queue"] = table.replace_schema_metadata(metadata or None)
     return state

@@ -1,4 +1,4 @@
-"""Fault-injection helpers for drills and tests: reward functions that hang, fail or misbehave.
+"""Helpers for drills and tests: reward functions that hang, fail or misbehave, and one that always separates.
 
 Use them as `reward.function: alignrl.testing:hanging_reward` to check that a run reports the
 fault by name within its timeout instead of stalling or training on garbage.
@@ -6,6 +6,7 @@ fault by name within its timeout instead of stalling or training on garbage.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -38,3 +39,10 @@ def inf_reward(prompt: str, response: str) -> float:
 
 def raising_reward(prompt: str, response: str) -> float:
     raise RuntimeError("the judge crashed")
+
+
+def distinct_reward(prompt: str, response: str) -> float:
+    """A stable pseudo-random score in [0, 1) per response text: distinct responses (almost) never tie, so
+    every round of an untrained policy makes pairs. For soaks and plumbing runs, not for learning."""
+    digest = hashlib.blake2b(f"{prompt}\0{response}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64

@@ -10,6 +10,7 @@ from pydantic import Field
 from alignrl.algorithms.batches import GroupBatch
 from alignrl.algorithms.common import LossOutput
 from alignrl.algorithms.logprobs import masked_sum
+from alignrl.algorithms.mismatch import MismatchMode, behaviour_weights
 from alignrl.algorithms.registry import AlgorithmParams, AlgorithmSpec, RoundShape, register
 
 
@@ -40,8 +41,10 @@ def grpo_loss(
     beta: float = 0.04,
     aggregation: str = "grpo",
     max_completion_length: int | None = None,
+    is_weights: torch.Tensor | None = None,
 ) -> LossOutput:
-    """Per-token clipped surrogate minus beta * k3 KL, aggregated as grpo, bnpo or dr_grpo."""
+    """Per-token clipped surrogate minus beta * k3 KL, aggregated as grpo, bnpo or dr_grpo. `is_weights`
+    (detached, [N, T] or [N, 1]) multiply the surrogate only, not the KL term."""
     live = mask.bool()
     mask = mask.float()
     # Off the mask, the behaviour and reference log-probs are the policy's own (ratio 1, KL 0), so
@@ -54,6 +57,8 @@ def grpo_loss(
     ratio = torch.exp(logp - old_logp)
     clipped = ratio.clamp(1 - clip_eps, 1 + clip_eps)
     surrogate = torch.minimum(ratio * adv, clipped * adv)
+    if is_weights is not None:
+        surrogate = surrogate * is_weights
     kl = k3_kl(logp, ref_logp) if ref_logp is not None and beta != 0 else torch.zeros_like(logp)
     per_token = -(surrogate - beta * kl)
     lengths = mask.sum(1)
@@ -108,6 +113,11 @@ class GRPOParams(AlgorithmParams):
     aggregation: Literal["grpo", "bnpo", "dr_grpo"] = Field("grpo", description="token-loss aggregation")
     max_completion_length: int | None = Field(
         None, ge=1, description="L_max of dr_grpo aggregation; null is generation.max_new_tokens (another value is an error)")
+    mismatch_correction: MismatchMode = Field(
+        "token_truncate", description="importance weights from the generator's behaviour log-probs to the learner's "
+        "(token_truncate | token_mask | sequence_truncate | sequence_mask); none: the ratio is taken against the "
+        "behaviour log-probs instead")
+    mismatch_cap: float = Field(3.0, gt=0, description="cap C of the mismatch weights (TRL's default)")
 
 
 class DrGRPOParams(GRPOParams):
@@ -121,8 +131,19 @@ def _grpo(batch: GroupBatch, params: GRPOParams) -> LossOutput:
     if params.beta > 0 and batch.ref_logp is None:
         raise ValueError(f"{params.name} with beta > 0 needs reference log-probs")
     adv = group_advantages(batch.rewards, batch.group_size, params.scale_rewards, params.adv_eps)
-    out = grpo_loss(batch.logp, batch.old_logp, batch.ref_logp, batch.mask, adv, params.clip_eps, params.beta,
-                    params.aggregation, params.max_completion_length)
+    if params.mismatch_correction == "none":
+        old_logp, correction = batch.old_logp, None
+    else:
+        # One update per batch: the learner's policy before it is the proximal policy, so the clipped ratio
+        # is taken against it and the behaviour-to-proximal gap (numerics, staleness) is the weight's job.
+        old_logp = batch.logp.detach()
+        correction = behaviour_weights(old_logp, batch.old_logp, batch.mask, params.mismatch_correction,
+                                       params.mismatch_cap)
+    out = grpo_loss(batch.logp, old_logp, batch.ref_logp, batch.mask, adv, params.clip_eps, params.beta,
+                    params.aggregation, params.max_completion_length,
+                    correction.weights if correction is not None else None)
+    if correction is not None:
+        out.metrics.update(correction.metrics)
     out.metrics.update(reward_metrics(batch.rewards, batch.group_size))
     return out
 

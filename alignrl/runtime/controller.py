@@ -155,8 +155,12 @@ class Controller:
 
     def buffer(self, method: str, *args):
         """A replay-buffer call, retried across a buffer restart (its methods are idempotent)."""
-        return self.recovery.with_retries(lambda: getattr(self.h.buffer, method).remote(*args),
-                                          f"replay-buffer-0 {method}")
+        started = time.monotonic()
+        try:
+            return self.recovery.with_retries(lambda: getattr(self.h.buffer, method).remote(*args),
+                                              f"replay-buffer-0 {method}")
+        finally:
+            self.telemetry.on_buffer(time.monotonic() - started)
 
     @guarded
     def _launch_rollout(self, g: int, round_spec: tuple | None = None) -> None:
@@ -283,9 +287,12 @@ class Controller:
             for g in range(self.n_gen):
                 if self._admitted(g):
                     self._launch_rollout(g)
-            if self.learner_refs is None:
+            # A take can only succeed once the queue holds a batch: the sizes the buffer returned say when,
+            # so the loop's other wake-ups (a generation, a sync) cost no buffer call.
+            if self.learner_refs is None and self.buffer_size >= rt.train_batch_size:
                 self._launch_step()
             if not self.pending and self.learner_refs is None:
+                self._launch_step()  # the known size may be stale (a restarted buffer re-queues its batch)
                 for g in range(self.n_gen):  # `take` refreshed the buffer size (e.g. after an eviction)
                     if self._admitted(g):
                         self._launch_rollout(g)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import platform
 import socket
 
 import ray
@@ -39,7 +41,8 @@ def _token_found() -> bool:
 
 def probe_cluster(address: str, timeout_s: float = 5.0) -> None:
     """Fail in seconds, with the cause and the fix, where joining `address` cannot work: nothing listens
-    there, or the head refuses this driver's token (Ray itself would retry for about a minute)."""
+    there, the head refuses this driver's token (Ray itself would retry for about a minute), or the head
+    runs another Ray or Python version than this driver."""
     if address in ("auto", "local") or address.startswith("ray://"):
         return  # Ray resolves these itself (a job's driver, a Ray client server)
     host, _, port = address.rpartition(":")
@@ -56,7 +59,8 @@ def probe_cluster(address: str, timeout_s: float = 5.0) -> None:
     except ImportError:  # another Ray layout: let ray.init find out
         return
     try:
-        GcsClient(address=address).internal_kv_get(b"session_name", b"session", timeout=timeout_s)
+        gcs = GcsClient(address=address)
+        metadata = gcs.internal_kv_get(b"CLUSTER_METADATA", b"cluster", timeout=timeout_s)
     except AuthenticationError:
         cause = "refused this driver's token" if _token_found() else "requires a token and this driver has none"
         raise ClusterConnectError(
@@ -64,6 +68,28 @@ def probe_cluster(address: str, timeout_s: float = 5.0) -> None:
             f"into $RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token") from None
     except Exception:  # noqa: BLE001 - anything else is ray.init's to report
         return
+    _check_versions(address, metadata)
+
+
+def _check_versions(address: str, metadata: bytes | None) -> None:
+    """Ray's own version rule (same Ray, same Python), said in one line with the fix."""
+    try:
+        cluster = json.loads(metadata)
+        theirs = (cluster["ray_version"], cluster["python_version"])
+    except (TypeError, ValueError, KeyError):
+        return  # no metadata recorded: ray.init decides
+    try:
+        from ray._private.utils import check_version_info
+    except ImportError:
+        return
+    try:
+        check_version_info(cluster, "this driver")
+    except RuntimeError:
+        mine = (ray.__version__, platform.python_version())
+        raise ClusterConnectError(
+            f"version mismatch with the Ray cluster at {address}: it runs Ray {theirs[0]} on Python {theirs[1]}, "
+            f"this driver Ray {mine[0]} on Python {mine[1]}: install ray=={theirs[0]} on Python {theirs[1]} "
+            f"here (or run from the head with `alignrl submit`)") from None
 
 
 def required_cpus(cfg: RunConfig) -> float:

@@ -20,6 +20,7 @@ class Telemetry:
         self.learner_busy = 0.0
         self.sync_seconds = 0.0
         self.export_seconds = 0.0
+        self.buffer_seconds = 0.0  # the driver's time in replay-buffer calls (flat in run length, see the soak)
         self.rollout_rewards: list[float] = []
         self.round_metrics: dict[str, list[float]] = {}  # algorithm diagnostics of the rounds since the last step
         self.learner_metrics: dict = {}
@@ -46,6 +47,9 @@ class Telemetry:
     def on_generation(self, seconds: float) -> None:
         self.gen_busy += seconds
 
+    def on_buffer(self, seconds: float) -> None:
+        self.buffer_seconds += seconds
+
     def on_sync(self, seconds: float) -> None:
         self.sync_seconds = max(self.sync_seconds, seconds)
 
@@ -71,6 +75,7 @@ class Telemetry:
             "perf/learner_idle_fraction": max(0.0, 1.0 - self.learner_busy / wall),
             "perf/weight_sync_seconds": self.sync_seconds,
             "perf/weight_export_seconds": self.export_seconds,
+            "perf/buffer_seconds": self.buffer_seconds,
         })
         row.update({"faults/actor_restarts": self.faults["faults/actor_restarts"],
                     "faults/reissued_rounds": self.faults["faults/reissued_rounds"]})
@@ -84,5 +89,6 @@ class Telemetry:
         self.sink.log(step, row)
         self.window_start, self.paused = time.monotonic(), 0.0
         self.gen_tokens, self.gen_busy, self.learner_busy, self.sync_seconds = 0, 0.0, 0.0, 0.0
+        self.buffer_seconds = 0.0
         self.rollout_rewards = []
         self.generated = self.clipped = 0

@@ -123,6 +123,9 @@ CASES = {
                        ConfigError, r"optim\.lr: .*got 'fast'"),
     "unknown algorithm": (lambda t: load_config_dict({"algorithm": {"name": "dop"}}),
                           ConfigError, r"unknown algorithm 'dop'"),
+    "unknown mismatch correction": (
+        lambda t: load_config_dict({"algorithm": {"name": "grpo", "mismatch_correction": "token"}}),
+        ConfigError, r"algorithm\.mismatch_correction: Input should be 'token_truncate', .* \(got 'token'\)"),
     "unknown task": (lambda t: load_config_dict({"data": {"tasks": ["sorting"]}}),
                      ConfigError, r"data\.tasks: .*unknown task 'sorting'"),
     "invalid YAML": (lambda t: load_config(_file(t, "run.yaml", "a: [1, 2\n")), ConfigError, r"not valid YAML"),

@@ -131,12 +131,15 @@ def test_checkpoints_in_the_two_file_form_still_load(tmp_path):
     """Before the single-file form: buffer.arrow held the queue only, buffer.json every sample's state."""
     import json
 
+    import pyarrow.ipc as ipc
+
     from alignrl.buffer import read_state
 
     buf = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)
     _ingest(buf, 0, 2, "o", dropped=["o-tie"])
     state = buf.state()
-    (tmp_path / "buffer.arrow").write_bytes(state["queue"])
+    with ipc.new_stream(str(tmp_path / "buffer.arrow"), buf.schema) as writer:
+        writer.write_table(state["queue"])
     legacy = {"sample_state": state["sample_state"], "duplicated": 0, "trained_staleness": {}}
     (tmp_path / "buffer.json").write_text(json.dumps(legacy))
     again = ReplayBuffer(PAIR_EXAMPLE_SCHEMA, max_staleness=1)

@@ -118,3 +118,32 @@ def test_a_cluster_that_cannot_be_joined_fails_in_seconds_with_the_cause(case, r
     assert run.returncode == 1 and len(errors) == 1 and expected in errors[0], run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert seconds < 30, f"took {seconds:.0f}s (Ray alone retries for about a minute)"
+
+
+def test_a_head_of_another_ray_version_is_named_with_the_fix(ray_head_addresses, warm_policy, tmp_path):
+    """The real head, made to record another Ray version (what a head started from an older install records);
+    the driver says so in one line within seconds instead of Ray's multi-line mismatch traceback."""
+    from ray._raylet import GcsClient
+
+    from alignrl.runtime.session import use_ray_token_auth
+
+    _, address = ray_head_addresses
+    use_ray_token_auth()
+    gcs = GcsClient(address=address)
+    key, namespace = b"CLUSTER_METADATA", b"cluster"
+    recorded = gcs.internal_kv_get(key, namespace, timeout=10)
+    metadata = json.loads(recorded)
+    gcs.internal_kv_put(key, json.dumps({**metadata, "ray_version": "2.41.0"}).encode(), True, namespace, timeout=10)
+    try:
+        started = time.monotonic()
+        run = subprocess.run([str(Path(sys.executable).parent / "alignrl"), "train",
+                              e2e_job_file(tmp_path, warm_policy, 2), "--out", str(tmp_path / "run"),
+                              "--ray-address", address], capture_output=True, text=True, timeout=120,
+                             env={k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"})
+        seconds = time.monotonic() - started
+    finally:
+        gcs.internal_kv_put(key, recorded, True, namespace, timeout=10)  # later tests join this head again
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert run.returncode == 1 and len(errors) == 1, run.stderr[-3000:]
+    assert "version mismatch" in errors[0] and "Ray 2.41.0" in errors[0] and "install ray==2.41.0" in errors[0]
+    assert "Traceback" not in run.stderr and seconds < 30

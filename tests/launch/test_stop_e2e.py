@@ -97,6 +97,7 @@ def test_ctrl_c_stops_within_seconds_and_prints_the_resume_command(warm_policy, 
     _wait_for_step(proc, out, 3)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     rc, err, seconds = _finish(proc, timeout_s=60)
+    print(f"SIGINT to exit: {seconds:.1f}s")
     assert rc == 130, err[-3000:]
     assert seconds < 30, f"took {seconds:.1f}s to stop"
     assert "Traceback" not in err, err[-3000:]
@@ -118,6 +119,7 @@ def test_sigterm_with_checkpoint_on_stop_saves_the_step_it_reports_and_the_print
     _wait_for_step(proc, out, 3)
     os.kill(proc.pid, signal.SIGTERM)  # what a scheduler or `kill` does: the driver only
     rc, err, seconds = _finish(proc, timeout_s=90)
+    print(f"SIGTERM with --checkpoint-on-stop to exit: {seconds:.1f}s")
     assert rc == 143, err[-3000:]
     assert "SIGTERM received" not in err and "Traceback" not in err, err[-3000:]
     name, step, checkpoint, command = _resume_line(err).groups()
@@ -150,5 +152,6 @@ def test_a_second_ctrl_c_exits_at_once_while_the_first_is_still_settling(warm_po
     assert proc.poll() is None, "the first Ctrl-C should still be settling the in-flight round"
     os.killpg(proc.pid, signal.SIGINT)
     rc, err, seconds = _finish(proc, timeout_s=30)
+    print(f"second SIGINT to exit: {seconds:.1f}s")
     assert rc == 130 and seconds < 10, (rc, seconds, err[-3000:])
     assert _group_is_gone(proc.pid)

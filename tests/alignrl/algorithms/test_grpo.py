@@ -38,8 +38,9 @@ def test_worked_example_dr_grpo():
 
 def test_registered_variants():
     batch = GroupBatch(LOGP, OLD, REF, MASK, REWARDS, group_size=3)
-    assert get_algorithm("grpo").loss(batch, GRPOParams()).loss.item() == pytest.approx(0.0029, abs=1e-4)
-    dr = get_algorithm("dr_grpo").loss(batch, DrGRPOParams(max_completion_length=4))
+    coupled = {"mismatch_correction": "none"}  # the ratio against the behaviour log-probs, as the worked example
+    assert get_algorithm("grpo").loss(batch, GRPOParams(**coupled)).loss.item() == pytest.approx(0.0029, abs=1e-4)
+    dr = get_algorithm("dr_grpo").loss(batch, DrGRPOParams(max_completion_length=4, **coupled))
     assert dr.loss.item() == pytest.approx(0.0409, abs=1e-4)
     assert dr.metrics["reward/zero_std_groups"] == 0.0
 

@@ -22,9 +22,9 @@ CASES = {
     "simplemix": ({"algorithm": {"name": "simplemix", "beta": 0.1, "samples_per_prompt": 4}}, "lambda/mean"),
     "realign": ({"algorithm": {"name": "realign", "beta": 0.1, "samples_per_prompt": 4}}, "realign/revision_gain"),
     "grpo": ({"algorithm": {"name": "grpo", "group_size": 4}, "runtime": GROUPS},
-             "clip_fraction"),
+             "mismatch/kl"),  # the mismatch correction is on by default
     "dr_grpo": ({"algorithm": {"name": "dr_grpo", "group_size": 4}, "runtime": GROUPS},
-                "clip_fraction"),
+                "mismatch/clipped_fraction"),
     "var": ({"algorithm": {"name": "var", "micro_batch": 4},
              "runtime": {"prompts_per_step": 16, "train_batch_size": 4, "micro_batch_size": 2}}, "var/w_mean"),
     "rao": ({"algorithm": {"name": "rao", "z0": 5.0, "prompt_term": "none"}}, "rao/rmse"),

@@ -64,6 +64,7 @@ def test_staleness_bound_and_exactly_once_accounting(ray_cluster, warm_policy, t
     for key in ("perf/gen_tokens_per_s", "perf/train_samples_per_s", "perf/generator_idle_fraction",
                 "perf/learner_idle_fraction", "perf/weight_sync_seconds", "lambda/mean", "rewards/margins"):
         assert all(key in r for r in steps), key
+    assert all(r["perf/buffer_seconds"] > 0 for r in steps)  # every step takes, commits and reads stats
     assert (tmp_path / "report.png").is_file() and result.steps == 5
 
 
