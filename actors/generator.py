@@ -7,7 +7,7 @@ import time
 import ray
 import torch
 
-from alignrl.data.schemas import check_samples
+from alignrl.generation.rollouts import Rollouts
 from alignrl.transport import TransportEnds
 
 
@@ -24,31 +24,11 @@ class GeneratorActor:
         self.backend = make_backend(backend, model_dir, dtype, seed)
         self.version = version  # the policy version of the weights in model_dir (non-zero on resume)
         self.ends = TransportEnds()
-        self.busy_seconds = 0.0
-        self.tokens = 0
+        self.rollouts = Rollouts(self.backend, self.name)
 
     def generate(self, prompts: list[dict], n: int, sampling: dict, round_id: int) -> list[dict]:
         """n samples per prompt; each row is a sample (docs/architecture.md) without reward or reference fields."""
-        started = time.perf_counter()
-        expanded = [p for p in prompts for _ in range(n)]
-        gens = self.backend.generate([p["prompt_token_ids"] for p in expanded], seed=round_id, **sampling)
-        rows = []
-        for i, (prompt, gen) in enumerate(zip(expanded, gens)):
-            rows.append({
-                "sample_id": f"r{round_id}-{i}",
-                "prompt_id": prompt["prompt_id"],
-                "prompt": prompt["prompt"],
-                "prompt_token_ids": prompt["prompt_token_ids"],
-                "response": gen.text,
-                "response_token_ids": gen.token_ids,
-                "behaviour_logprobs": gen.logprobs,
-                "finished": gen.finished,
-                "policy_version": self.version,
-                "source": "on",
-            })
-            self.tokens += len(gen.token_ids)
-        self.busy_seconds += time.perf_counter() - started
-        return check_samples(rows, self.name)  # a plug-in backend's output is caught here, by field
+        return self.rollouts.generate(prompts, n, sampling, round_id, self.version)
 
     def connect_transport(self, transport: str, addr: str, port: int, rank: int, world_size: int,
                           timeout_s: float) -> bool:
@@ -63,7 +43,7 @@ class GeneratorActor:
         return time.perf_counter() - started
 
     def stats(self) -> dict:
-        return {"version": self.version, "busy_seconds": self.busy_seconds, "tokens": self.tokens,
+        return {"version": self.version, "busy_seconds": self.rollouts.busy_seconds, "tokens": self.rollouts.tokens,
                 "node_id": ray.get_runtime_context().get_node_id()}
 
     def digest(self) -> str:

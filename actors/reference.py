@@ -5,7 +5,7 @@ from __future__ import annotations
 import ray
 import torch
 
-from alignrl.learning.forward import ForwardOptions, batched_logprobs
+from alignrl.learning.forward import ForwardOptions, batched_logprobs, context_logprobs, cross_logprobs
 from alignrl.models.policy import DTYPES
 from alignrl.models.tiny import load_model_dir
 from alignrl.transport import TransportEnds
@@ -36,23 +36,20 @@ class ReferenceActor:
         for sample, seq, tok in zip(samples, seqs, toks):
             sample.update(ref_logp_seq=seq, ref_logprobs=tok, ref_version=self.version)
         if prompt_logp:
-            contexts = {tuple(s["prompt_token_ids"]) for s in samples}
-            ordered = sorted(contexts)
-            values, _ = self.logprobs([list(c[:1]) for c in ordered], [list(c[1:]) for c in ordered])
-            by_context = dict(zip(ordered, values))
-            for sample in samples:
-                sample["ref_prompt_logp"] = by_context[tuple(sample["prompt_token_ids"])]
+            values = context_logprobs(self.model, [s["prompt_token_ids"] for s in samples], self.pad_id,
+                                      self.batch_size, self.options)
+            for sample, value in zip(samples, values):
+                sample["ref_prompt_logp"] = value
         return samples
 
     def annotate_cross(self, samples: list[dict], block_size: int) -> list[dict]:
         """VAR: log p_ref(y_j | x_i) for every pair in each block of B samples, stored row-wise on sample i."""
         for start in range(0, len(samples) - block_size + 1, block_size):
             block = samples[start: start + block_size]
-            seqs, _ = self.logprobs([a["prompt_token_ids"] for a in block for _ in block],
-                                    [b["response_token_ids"] for _ in block for b in block])
-            for i, sample in enumerate(block):
-                sample["ref_cross_row"] = seqs[i * block_size: (i + 1) * block_size]
-                sample.update(ref_logp_seq=sample["ref_cross_row"][i], ref_version=self.version)
+            rows = cross_logprobs(self.model, [a["prompt_token_ids"] for a in block],
+                                  [b["response_token_ids"] for b in block], self.pad_id, self.batch_size, self.options)
+            for i, (sample, row) in enumerate(zip(block, rows)):
+                sample.update(ref_cross_row=row, ref_logp_seq=row[i], ref_version=self.version)
         return samples
 
     def get_version(self) -> int:

@@ -77,6 +77,11 @@ class PolicyEngine:
         self.device = next(self.engine.module.parameters()).device  # NCCL reduces only device tensors; autocast needs its type
         if world_size == 1 and rt.zero_stage == 0:  # nothing to reduce: skip the flattened copy of every gradient
             self.engine.enable_backward_allreduce = False  # (ZeRO's optimizers gather their gradients in that pass)
+        self.reference = None  # learner.reference: learner: this rank scores its own share
+        if cfg.learner.reference == "learner" and self.spec.uses_reference(self.algorithm):
+            from alignrl.learners.reference import LearnerReference
+
+            self.reference = LearnerReference(self.engine.module, model_dir, DTYPES[cfg.model.dtype])
         self.params = sum(p.numel() for p in model.parameters())
         self.trainable_params = sum(p.numel() for p in trainable)
         self.version = 0
@@ -111,6 +116,7 @@ class PolicyEngine:
         if len(rows) != self.rank_share:
             raise ValueError(f"rank {self.rank} got {len(rows)} examples, expected {self.rank_share}")
         started = time.perf_counter()
+        reference_seconds = self.reference.score(self.kind, rows, self.pad_id, self.options) if self.reference else 0.0
         rt = self.cfg.runtime
         plan = plan_micro_batches(self.kind, rows, rt.micro_batch_size, rt.max_tokens_per_micro_batch,
                                   self.options.packing)
@@ -141,6 +147,8 @@ class PolicyEngine:
         metrics = dict(sums)
         metrics["learner/step_seconds"] = time.perf_counter() - started
         metrics["learner/micro_batches"] = float(len(plan))
+        if self.reference is not None:
+            metrics["learner/reference_seconds"] = reference_seconds
         metrics["learner/grad_norm"] = self.grad_norm()
         metrics["learner/lr"] = self.scheduler.get_last_lr()[0] if self.scheduler else self.cfg.optim.lr
         metrics["learner/peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux

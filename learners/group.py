@@ -109,9 +109,13 @@ class LearnerGroup:
     def save(self, out_dir: str, tag: str) -> None:
         self._all([w.save.remote(out_dir, tag) for w in self.workers], "checkpoint save", self.setup_timeout_s)
 
-    def load(self, out_dir: str, tag: str) -> int:
-        return self._all([w.load.remote(out_dir, tag) for w in self.workers], "checkpoint load",
+    def load(self, out_dir: str, tag: str, ref_version: int = 0) -> int:
+        return self._all([w.load.remote(out_dir, tag, ref_version) for w in self.workers], "checkpoint load",
                          self.setup_timeout_s)[0]
+
+    def reset_reference(self, version: int) -> None:
+        """Each rank's reference becomes its current policy (ZeRO-3 gathers the weights on every rank)."""
+        self._all([w.reset_reference.remote(version) for w in self.workers], "reference reset")
 
     def shutdown(self) -> None:
         for w in self.workers:

@@ -25,6 +25,7 @@ class LearnerWorker:
         torch.set_num_threads(max(1, threads))
         self.policy = self.engine = None
         self.ends = TransportEnds()  # the weight transports this rank sends through
+        self.rollouts = None  # resources.layout: colocated: this rank also generates, from its live weights
 
     def setup(self, cfg_json: dict, model_dir: str, total_steps: int, timeout_s: float) -> dict:
         """Join the process group, load the policy and build the DeepSpeed engine."""
@@ -40,11 +41,28 @@ class LearnerWorker:
                                    timeout=datetime.timedelta(seconds=timeout_s))
         self.policy = PolicyEngine(cfg, model_dir, self.rank, self.world_size, total_steps)
         self.engine, self.tokenizer = self.policy.engine, self.policy.tokenizer
+        if cfg.resources.layout == "colocated":
+            from alignrl.generation.hf import HFBackend
+            from alignrl.generation.rollouts import Rollouts
+
+            live = HFBackend.on_live_model(self.engine.module, self.tokenizer, cfg.runtime.seed)
+            self.rollouts = Rollouts(live, f"learner-{self.rank}")
         return {"rank": self.rank, "rank_share": self.policy.rank_share, "params": self.policy.params,
                 "trainable_params": self.policy.trainable_params}
 
     def train_step(self, rows: list[dict]) -> dict:
         return self.policy.train_step(rows)
+
+    def generate(self, prompts: list[dict], n: int, sampling: dict, round_id: int) -> list[dict]:
+        """Colocated generation: the generator's call, answered from this rank's live weights (no sync)."""
+        if self.rollouts is None:
+            raise RuntimeError(f"learner-{self.rank} generates only with resources.layout: colocated")
+        return self.rollouts.generate(prompts, n, sampling, round_id, self.policy.version)
+
+    def stats(self) -> dict:
+        """A generator's stats, for a colocated rank: its version is always the learner's."""
+        return {"version": self.policy.version, "busy_seconds": self.rollouts.busy_seconds if self.rollouts else 0.0,
+                "tokens": self.rollouts.tokens if self.rollouts else 0, "node_id": self.node_id()}
 
     def connect_transport(self, name: str, addr: str, port: int, world_size: int, timeout_s: float) -> bool:
         """Rank 0 joins a collective transport's group as its root (rank 0 of that group)."""
@@ -75,12 +93,28 @@ class LearnerWorker:
         self.engine.save_checkpoint(str(out / "deepspeed"), tag=tag, client_state={"version": self.policy.version})
         if self.rank == 0:
             save_policy(self.engine.module, state, out, self.tokenizer)
+            reference = self.policy.reference
+            if reference is not None and reference.version > 0:  # a reset reference differs from the start
+                reference.save(out / "reference", self.tokenizer)
         return str(out)
 
-    def load(self, out_dir: str, tag: str) -> int:
+    def load(self, out_dir: str, tag: str, ref_version: int = 0) -> int:
         _, client = self.engine.load_checkpoint(str(Path(out_dir) / "deepspeed"), tag=tag)
         self.policy.version = int(client["version"])
+        ref_dir = Path(out_dir) / "reference"
+        if self.policy.reference is not None and ref_version > 0 and ref_dir.is_dir():
+            self.policy.reference.load(ref_dir, ref_version)
         return self.policy.version
+
+    def reset_reference(self, version: int) -> int:
+        """ref = the current policy, in place (learner.reference: learner); every rank calls it."""
+        from alignrl.learners.weights import full_state_dict
+
+        reference = self.policy.reference
+        if reference is None:
+            raise RuntimeError("this learner holds no reference (learner.reference is actor, or the loss reads none)")
+        reference.reset(None if reference.lora else full_state_dict(self.engine), version)
+        return version
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()

@@ -2,8 +2,9 @@
 
 The same PolicyEngine class the learner ranks run, the same ranks and threads per rank, the same
 kind of batches (consecutive dataset pairs) and the same work per step: each rank scores its
-share with the frozen reference, then takes the DPO step. What the runtime adds on top of this
-loop (actors, RPCs, the replay buffer, admission) is its overhead.
+share with the frozen reference inside the step (the engine's learner-side reference), then takes
+the DPO step. What the runtime adds on top of this loop (actors, RPCs, the replay buffer,
+admission) is its overhead.
 """
 
 from __future__ import annotations
@@ -40,25 +41,11 @@ def floor_batches(cfg: RunConfig, policy_dir: str, steps: int) -> list[list[dict
     return batches
 
 
-def _score_with_reference(reference, rows: list[dict], pad_id: int, options) -> None:
-    """What the reference actor does for these rows (the same scoring function): both responses' log-probs."""
-    from alignrl.learning.forward import batched_logprobs
-
-    contexts = [r["context_token_ids"] for r in rows]
-    chosen, _ = batched_logprobs(reference, contexts, [r["chosen_token_ids"] for r in rows], pad_id, options=options)
-    rejected, _ = batched_logprobs(reference, contexts, [r["rejected_token_ids"] for r in rows], pad_id,
-                                   options=options)
-    for row, c, r in zip(rows, chosen, rejected):
-        row.update(ref_chosen=c, ref_rejected=r, ref_version=0)
-
-
 def _rank_main(rank: int, world: int, port: int, cfg_json: dict, policy_dir: str, batches: list[list[dict]],
                threads: int, results) -> None:
     import deepspeed
 
     from alignrl.config import load_config_dict
-    from alignrl.models.policy import DTYPES
-    from alignrl.models.tiny import load_model_dir
     from alignrl.learners.engine import PolicyEngine
 
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
@@ -68,16 +55,13 @@ def _rank_main(rank: int, world: int, port: int, cfg_json: dict, policy_dir: str
         deepspeed.init_distributed(dist_backend="gloo", auto_mpi_discovery=False,
                                    timeout=datetime.timedelta(seconds=RANK_TIMEOUT_S))
         cfg = load_config_dict(cfg_json)
-        policy = PolicyEngine(cfg, policy_dir, rank, world, len(batches))
-        reference, _ = load_model_dir(policy_dir, DTYPES[cfg.model.dtype])
-        reference.eval().requires_grad_(False)
+        policy = PolicyEngine(cfg, policy_dir, rank, world, len(batches))  # its reference scores in the step
         share = cfg.runtime.train_batch_size // world
         seconds = []
         for rows in batches:
             torch.distributed.barrier()
             started = time.perf_counter()
             mine = rows[rank * share:(rank + 1) * share]
-            _score_with_reference(reference, mine, policy.pad_id, policy.options)
             policy.train_step(mine)
             torch.distributed.barrier()  # a step ends when every rank's part has ended, as in the runtime
             seconds.append(time.perf_counter() - started)
@@ -97,8 +81,10 @@ def run_floor(cfg: RunConfig, policy_dir: str, steps: int) -> dict:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     port = free_port()
+    cfg_json = cfg.model_dump(mode="json")
+    cfg_json["learner"]["reference"] = "learner"  # each rank scores its share in the step, whatever the run does
     procs = [ctx.Process(target=_rank_main, daemon=True,
-                         args=(r, world, port, cfg.model_dump(mode="json"), str(policy_dir), batches, threads, results))
+                         args=(r, world, port, cfg_json, str(policy_dir), batches, threads, results))
              for r in range(world)]
     for p in procs:
         p.start()

@@ -135,7 +135,11 @@ class RolePlacement(StrictModel):
 
 
 class ResourcesConfig(StrictModel):
-    num_generators: int = Field(1, ge=0, description="generator actor replicas")
+    layout: Literal["disaggregated", "colocated"] = Field(
+        "disaggregated", description="colocated: each learner rank also generates from its live weights (no weight "
+        "sync, no generator copy); disaggregated: generation only in generator actors")
+    num_generators: int = Field(
+        1, ge=0, description="generator actor replicas (colocated: extra ones beside the learner ranks, for overlap)")
     generator_cpus: float = Field(1.0, ge=0, description="CPUs reserved per generator")
     generator_gpus: float = Field(0.0, ge=0, description="GPUs per generator (vLLM on GPU)")
     num_learners: int = Field(2, ge=1, description="DeepSpeed learner ranks")
@@ -217,6 +221,9 @@ class LearnerConfig(StrictModel):
         False, description="padding-free forwards: a micro-batch's sequences in one row, position ids reset per sequence")
     logits_chunk_tokens: int | None = Field(
         1024, ge=1, description="positions per output-head chunk, so [tokens x vocab] logits never exist at once; null: all")
+    reference: Literal["learner", "actor"] = Field(
+        "learner", description="where reference log-probs come from: each learner rank scores its own share "
+        "(base model with LoRA adapters disabled, else a frozen copy; no extra process), or the reference-0 actor")
 
 
 class OptimConfig(StrictModel):
@@ -296,6 +303,9 @@ class RunConfig(StrictModel):
         if self.runtime.train_batch_size % self.resources.num_learners:
             raise ValueError(f"runtime.train_batch_size {self.runtime.train_batch_size} must split evenly over "
                              f"resources.num_learners {self.resources.num_learners}")
+        if self.model.lora is not None and self.runtime.zero_stage == 3 and self.learner.reference == "learner":
+            raise ValueError("learner.reference: learner with model.lora needs runtime.zero_stage < 3 (ZeRO-3 gathers "
+                             "the shared base weights in lockstep); set learner.reference: actor or a lower stage")
         problem = spec.check(self.algorithm, source)
         if problem:
             raise ValueError(problem)
@@ -303,6 +313,19 @@ class RunConfig(StrictModel):
         for role in self.resources.placement:
             if role not in roles:
                 raise ValueError(f"resources.placement: unknown role {role!r}; this run's roles are {', '.join(roles)}")
+        if self.resources.layout == "colocated":
+            if self.generation.backend != "hf":
+                raise ValueError(f"resources.layout: colocated samples with the learner's own model through "
+                                 f"transformers (generation.backend: hf), not {self.generation.backend!r}")
+            if self.runtime.zero_stage == 3:
+                raise ValueError("resources.layout: colocated needs runtime.zero_stage < 3: each rank samples "
+                                 "alone, and ZeRO-3 ranks hold only a shard of the weights")
+        elif self.resources.num_generators == 0:
+            raise ValueError("resources.num_generators: 0 leaves nothing to generate with; use at least 1, or "
+                             "resources.layout: colocated (the learner ranks generate)")
+        if "reference" in self.resources.placement and self.learner.reference != "actor":
+            raise ValueError("resources.placement.reference places the reference-0 actor, which runs only with "
+                             "learner.reference: actor (now the learner ranks score the reference)")
         from alignrl.kinds import KINDS  # the kind registry imports torch models; the schema stays light
 
         if spec.kind not in KINDS:

@@ -16,12 +16,22 @@ class HFBackend:
         self.model, self.tokenizer = load_model_dir(model_dir, DTYPES[dtype])
         self.model.eval()
         self.seed = seed
+        self.live = False
+
+    @classmethod
+    def on_live_model(cls, model, tokenizer, seed: int) -> "HFBackend":
+        """Sample from a model another owner trains (a colocated learner rank): no copy, no weight loads."""
+        backend = cls.__new__(cls)
+        backend.model, backend.tokenizer, backend.seed, backend.live = model, tokenizer, seed, True
+        return backend
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float, top_p: float,
                  top_k: int, seed: int) -> list[Generation]:
         return generate(self.model, self.tokenizer, prompts, max_new_tokens, temperature, top_p, top_k, seed=seed)
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        if self.live:
+            raise RuntimeError("a colocated generator samples from the learner's live weights; nothing loads into it")
         missing, unexpected = self.model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise KeyError(f"weight sync mismatch: missing {missing[:5]}, unexpected {unexpected[:5]}")

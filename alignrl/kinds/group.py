@@ -9,7 +9,7 @@ from alignrl.algorithms.batches import GroupBatch
 from alignrl.kinds.common import HEAD, TOKENS, by_prompt, context_response_sequences, fresh, head, padded, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import DEFAULT, forward_tokens
+from alignrl.learning.forward import DEFAULT, batched_logprobs, forward_tokens
 
 GROUP_EXAMPLE_SCHEMA = pa.schema(HEAD + [
     pa.field("context_token_ids", TOKENS, nullable=False),
@@ -61,6 +61,18 @@ def group_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAU
     )
 
 
+def group_reference(model, rows: list[dict], pad_id: int, batch_size: int, options=DEFAULT) -> None:
+    """Per-token reference log-probs of every completion of each row, from `model`."""
+    contexts = [r["context_token_ids"] for r in rows for _ in r["response_token_ids"]]
+    _, toks = batched_logprobs(model, contexts, [resp for r in rows for resp in r["response_token_ids"]], pad_id,
+                               batch_size, options)
+    start = 0
+    for row in rows:
+        size = len(row["response_token_ids"])
+        row["ref_logprobs"], start = toks[start: start + size], start + size
+
+
 GROUP = register_kind(DataKind(
     "group", GROUP_EXAMPLE_SCHEMA, group_examples, group_batch, context_response_sequences,
-    summary="G completions of one prompt with per-token behaviour and reference log-probs"))
+    summary="G completions of one prompt with per-token behaviour and reference log-probs",
+    score_reference=group_reference))

@@ -18,7 +18,7 @@ from alignrl.data.offline import dataset_sample
 from alignrl.kinds.common import HEAD, TOKENS, fresh, row_floats, unused
 from alignrl.algorithms.registry import RoundShape
 from alignrl.kinds.registry import Built, DataKind, register_kind
-from alignrl.learning.forward import DEFAULT, forward_tokens
+from alignrl.learning.forward import DEFAULT, batched_logprobs, forward_tokens
 
 # One preference pair: context (chat prompt or revision template), chosen and rejected responses.
 PAIR_EXAMPLE_SCHEMA = pa.schema(HEAD + [
@@ -101,6 +101,15 @@ def pair_batch(model, rows: list[dict], pad_id: int, extras=None, options=DEFAUL
     )
 
 
+def pair_reference(model, rows: list[dict], pad_id: int, batch_size: int, options=DEFAULT) -> None:
+    """ref_chosen / ref_rejected of each row, from `model` (the learner's reference)."""
+    contexts = [r["context_token_ids"] for r in rows]
+    seqs, _ = batched_logprobs(model, contexts + contexts, [r["chosen_token_ids"] for r in rows] +
+                               [r["rejected_token_ids"] for r in rows], pad_id, batch_size, options)
+    for row, chosen, rejected in zip(rows, seqs, seqs[len(rows):]):
+        row.update(ref_chosen=chosen, ref_rejected=rejected)
+
+
 def pair_dataset_samples(pair, tag: str, version: int) -> list[dict]:
     """Chosen and rejected, labelled (`pair_id`, `role`) so the builder pairs them as given."""
     return [dict(dataset_sample(pair, tag, role, version), pair_id=tag, role=role) for role in ("chosen", "rejected")]
@@ -114,7 +123,7 @@ def pair_sequences(row: dict) -> list[tuple[int, int]]:
 PAIRWISE = register_kind(DataKind(
     "pairwise", PAIR_EXAMPLE_SCHEMA, pair_examples, pair_batch, pair_sequences,
     summary="one preference pair (context, chosen, rejected) with reference log-probs",
-    dataset_samples=pair_dataset_samples,
+    dataset_samples=pair_dataset_samples, score_reference=pair_reference,
     # Dropping cut answers starves rounds with chat models at realistic caps; a penalty still ranks
     # every finished answer above a cut one of equal reward.
     truncated="penalize"))

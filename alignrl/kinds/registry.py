@@ -35,7 +35,9 @@ class DataKind:
     cross_blocks: bool = False  # rewards and reference log-probs of every (x_i, y_j) within a block
     prompt_logp: bool = False  # the reference also scores each prompt after its first token
     truncated: str = "keep"  # the default of generation.truncated for this kind (drop, keep or penalize)
-
+    # (model, rows, pad_id, batch_size, options) -> None: fills the rows' reference fields in place, so a
+    # learner rank can score its own share (learner.reference: learner) instead of the reference actor.
+    score_reference: Callable | None = None
 
     def units(self, row: dict, unit: str) -> int:
         """How many of `unit` (examples, sequences or response tokens) one example row holds."""

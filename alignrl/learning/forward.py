@@ -157,3 +157,22 @@ def batched_logprobs(model, prompts: list[list[int]], responses: list[list[int]]
         for i, s, r in zip(picked, seq.tolist(), rows):
             seqs[i], toks[i] = s, r.tolist()
     return seqs, toks
+
+
+def cross_logprobs(model, contexts: list[list[int]], responses: list[list[int]], pad_id: int,
+                   batch_size: int = 64, options: ForwardOptions = DEFAULT) -> list[list[float]]:
+    """log p(y_j | x_i) for every (i, j) of one block of B items: row i holds the B values of context i."""
+    size = len(contexts)
+    seqs, _ = batched_logprobs(model, [c for c in contexts for _ in responses], [r for _ in contexts for r in responses],
+                               pad_id, batch_size, options)
+    return [seqs[i * size: (i + 1) * size] for i in range(size)]
+
+
+def context_logprobs(model, contexts: list[list[int]], pad_id: int, batch_size: int = 64,
+                     options: ForwardOptions = DEFAULT) -> list[float]:
+    """log p(x_{>t0} | t0) of each context (RAO's prompt term), each distinct context scored once."""
+    distinct = sorted({tuple(c) for c in contexts})
+    values, _ = batched_logprobs(model, [list(c[:1]) for c in distinct], [list(c[1:]) for c in distinct], pad_id,
+                                 batch_size, options)
+    by_context = dict(zip(distinct, values))
+    return [by_context[tuple(c)] for c in contexts]

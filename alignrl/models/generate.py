@@ -44,9 +44,10 @@ def generate(
             mask[i, width - len(p):] = 1
         sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=top_k or None) if temperature > 0 \
             else dict(do_sample=False)
+        # use_cache: a learner's model turns the KV cache off for gradient checkpointing; sampling needs it.
         result = model.generate(
             input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=eos,
-            return_dict_in_generate=True, output_logits=True, **sampling,
+            return_dict_in_generate=True, output_logits=True, use_cache=True, **sampling,
         )
         new = result.sequences[:, width:]
         logps = torch.stack(result.logits, dim=1).float().log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)

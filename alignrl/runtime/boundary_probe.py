@@ -45,7 +45,7 @@ class BoundaryProbe:
         sampling = dict(max_new_tokens=gen.max_new_tokens, temperature=gen.temperature, top_p=gen.top_p,
                         top_k=gen.top_k)
         samples = self.h.generators[0].generate.remote(self.prompts, 2, sampling, 7_000_003 + version)
-        rewards = call(self.h.reward.score.remote(samples), timeout, "boundary probe (generator-0, then reward-0)")
+        rewards = call(self.h.reward.score.remote(samples), timeout, f"boundary probe ({self.h.generator_name(0)}, then reward-0)")
         on = [(rewards[2 * i], rewards[2 * i + 1]) for i in range(len(self.prompts))]
         v_on, v_off = count_votes(on, self.off_rewards)
         verdict = decide_source(v_on, v_off, self.previous, self.params.hysteresis, self.params.latch)

@@ -28,10 +28,18 @@ from alignrl.transport import SNAPSHOT_TRANSPORT, TRANSPORTS
 class Handles:
     generators: list
     reward: object
-    reference: object
+    reference: object | None  # None: the learner ranks score the reference (learner.reference: learner)
     buffer: object
     learners: object
     roles: dict = field(default_factory=dict)  # the algorithm's extra roles by name (ReAlign: reviser)
+    colocated: int = 0  # the first generator slots are learner ranks sampling from their live weights
+
+    def generator_name(self, g: int) -> str:
+        return f"learner-{g}" if g < self.colocated else f"generator-{g - self.colocated}"
+
+    def synced_generators(self) -> list:
+        """The slots that take weights through the transport (generator actors, not colocated ranks)."""
+        return self.generators[self.colocated:]
 
 
 @dataclass
@@ -65,7 +73,8 @@ def start_weight_push(handles: Handles, transport: str, bucket_mb: float, zero_s
     """Pack the weights on learner rank 0 and start every generator's receive (and the sender, if collective)."""
     version, message = handles.learners.prepare_weights(transport, bucket_mb, zero_stage)
     send = handles.learners.send_weights_async(transport, timeout_s) if TRANSPORTS.get(transport).collective else None
-    receives = [gen.receive_weights.remote(transport, version, message, timeout_s) for gen in handles.generators]
+    receives = [gen.receive_weights.remote(transport, version, message, timeout_s)
+                for gen in handles.synced_generators()]
     return WeightPush(version, message, send, receives)
 
 
@@ -172,7 +181,7 @@ class Controller:
         generation, annotated = self.pipeline.launch(self.h, g, items, round_id, version)
         now = time.monotonic()
         if generation is not None:
-            self.pending[generation] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on generator-{g}", g,
+            self.pending[generation] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on {self.h.generator_name(g)}", g,
                                                 started=now, round=round_spec)
             self.gen_busy[g] = True
         self.pending[annotated] = _Pending("rollout", now + 3 * rt.rpc_timeout_s,
@@ -181,7 +190,9 @@ class Controller:
 
     @guarded
     def _launch_sync(self) -> None:
-        """Push the new weights to every generator through the configured weight transport."""
+        """Push the new weights to every generator actor through the configured weight transport."""
+        if not self.h.synced_generators():
+            return  # colocated ranks sample from their live weights: nothing to push
         rt = self.cfg.runtime
         started = time.monotonic()
         deadline = started + rt.sync_timeout_s
@@ -193,9 +204,9 @@ class Controller:
         elif self.transport == SNAPSHOT_TRANSPORT:
             self._snapshot = push.message  # the same objects serve restores and a reference reset of this version
         self.telemetry.export_seconds = time.monotonic() - started
-        for g, ref in enumerate(push.receives):
-            self.pending[ref] = _Pending("sync", deadline, f"weight sync v{version} to generator-{g}", g, version,
-                                         started)
+        for g, ref in enumerate(push.receives, start=self.h.colocated):
+            self.pending[ref] = _Pending("sync", deadline, f"weight sync v{version} to {self.h.generator_name(g)}", g,
+                                         version, started)
             self.syncing[g] = True
 
     def weight_buckets(self):
@@ -208,6 +219,10 @@ class Controller:
     @guarded
     def reset_reference(self, version: int) -> None:
         """ref = the current policy (iterative DPO); queued examples scored under the old one are evicted."""
+        if self.h.reference is None:  # the learner ranks score at train time: in place, nothing is stale
+            self.h.learners.reset_reference(version)
+            self.state.ref_version = self.recovery.ref_version = version
+            return
         buckets, timeout = self.weight_buckets(), self.cfg.runtime.sync_timeout_s
         self.recovery.with_retries(
             lambda: self.h.reference.receive_weights.remote(SNAPSHOT_TRANSPORT, version, buckets, timeout),
@@ -277,6 +292,8 @@ class Controller:
         self.learner_refs = self._in_flight_step = None
         self.buffer("commit", batch_token, self.state.version, batch_ids)
         self.state.version += 1
+        for g in range(self.h.colocated):  # a colocated rank holds the new version the moment it steps
+            self.gen_version[g] = self.state.version
         self.fill.reset()
         self.telemetry.on_step(metrics, time.monotonic() - started)
         self._snapshot = None

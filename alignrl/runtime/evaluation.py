@@ -82,14 +82,14 @@ class Evaluator:
                 if controller is not None:
                     controller.wait_for_generator(0, version)
                 samples = call(self.h.generators[0].generate.remote(self.heldout, 1, self.sampling, 0), timeout,
-                               "evaluation generation (generator-0)")
+                               f"evaluation generation ({self.h.generator_name(0)})")
                 rewards = call(self.h.reward.score.remote(samples), timeout, "evaluation scoring (reward-0)")
                 return samples, list(rewards)
             except Exception as err:  # noqa: BLE001 - a crash is retried on the restarted actors
                 if not actor_died(err):
                     raise
                 if attempt == restarts:
-                    raise ActorLostError(f"evaluation on generator-0 / reward-0: the actor did not come back after "
+                    raise ActorLostError(f"evaluation on {self.h.generator_name(0)} / reward-0: the actor did not come back after "
                                          f"{restarts} restart(s) (its node may be gone)") from err
                 if controller is not None:
                     controller.gen_version[0] = controller.recovery.restore_generator(

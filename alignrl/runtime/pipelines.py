@@ -62,6 +62,12 @@ class Pipeline:
         self.per_prompt, self.block = self.shape.per_prompt, self.shape.block
         self.source = data_source(cfg)
         self.with_reference = uses_reference(cfg)
+        # learner.reference: learner: the ranks score their share at train time, so rounds carry no reference
+        # log-probs and nothing queued goes stale when the reference resets.
+        self.reference_actor = self.with_reference and cfg.learner.reference == "actor"
+        if self.with_reference and not self.reference_actor and self.kind.score_reference is None:
+            raise PipelineError(f"data kind {self.kind.name} cannot score its reference in the learner ranks "
+                                f"(it has no score_reference); set learner.reference: actor")
         self.train_prompts = train_prompts
         self.offline_pairs = offline_pairs or []
         self.off_by_prompt = {p.prompt_id: p for p in self.offline_pairs}
@@ -113,7 +119,7 @@ class Pipeline:
             scored = h.reward.fill.remote(samples) if self.kind.dataset_rewards else samples
         if self.kind.cross_blocks:
             scored = h.reward.fill_cross.remote(scored, self.block)
-        if not self.with_reference:
+        if not self.reference_actor:
             return gen_ref, scored if isinstance(scored, ray.ObjectRef) else ray.put(scored)
         if self.kind.cross_blocks:
             return gen_ref, h.reference.annotate_cross.remote(scored, self.block)
@@ -131,7 +137,7 @@ class Pipeline:
         elif self.truncated == "penalize" and cut:
             penalty = self.cfg.generation.truncation_penalty
             samples = [dict(s, reward=s["reward"] - penalty) if s["sample_id"] in cut else s for s in samples]
-        examples, unused, evicted = self.kind.build(samples, ref_version if self.with_reference else None, self.shape)
+        examples, unused, evicted = self.kind.build(samples, ref_version if self.reference_actor else None, self.shape)
         dropped = sorted(cut) if self.truncated == "drop" else []
         return RoundBuild(examples, dropped + unused, evicted,
                           {"truncated": len(dropped), "unpaired": len(unused)}, len(cut))

@@ -35,7 +35,7 @@ def role_bundles(cfg: RunConfig) -> dict[str, list[dict[str, float]]]:
         **{role.name: [bundle(r.server_cpus, r.server_gpus, role.name)] for role in extra},
         "generator": [bundle(r.generator_cpus, r.generator_gpus, "generator")] * r.num_generators,
         "learner": [bundle(r.learner_cpus, r.learner_gpus, "learner")] * r.num_learners,
-        "reference": [bundle(r.server_cpus, r.server_gpus, "reference")],
+        "reference": [bundle(r.server_cpus, r.server_gpus, "reference")] if cfg.learner.reference == "actor" else [],
         "reward": [bundle(r.server_cpus, r.server_gpus, "reward")],
         "buffer": [bundle(0.0, 0.0, "buffer")],
     }

@@ -51,15 +51,19 @@ class Recovery:
 
     def restore_generator(self, g: int, version: int, weight_buckets) -> int:
         """Make generator g hold the learner's current `version` (a restart leaves it on its initial weights)."""
+        if g < self.h.colocated:
+            return version  # a learner rank: its weights are the learner's (and it does not restart)
         gen = self.h.generators[g]
-        stats = self.with_retries(lambda: gen.stats.remote(), f"generator-{g} after a crash")
+        stats = self.with_retries(lambda: gen.stats.remote(), f"{self.h.generator_name(g)} after a crash")
         if stats["version"] != version:
             self.with_retries(lambda: gen.receive_weights.remote(SNAPSHOT_TRANSPORT, version, weight_buckets(),
                                                                  self.timeout),
-                              f"weight restore of generator-{g}")
+                              f"weight restore of {self.h.generator_name(g)}")
         return version
 
     def restore_reference(self) -> None:
+        if self.h.reference is None:
+            return
         held = self.with_retries(lambda: self.h.reference.get_version.remote(), "reference-0 after a crash")
         if held != self.ref_version and self.ref_buckets is not None:
             self.with_retries(lambda: self.h.reference.receive_weights.remote(

@@ -75,7 +75,7 @@ def save_checkpoint(cfg: RunConfig, cfg_json: dict, out: Path, controller: Contr
     version, timeout = controller.state.version, cfg.runtime.rpc_timeout_s
     with atomic_checkpoint(out, version, cfg.checkpoint.keep_last) as staging:
         handles.learners.save(str(staging), "state")
-        if controller.state.ref_version > 0:
+        if controller.state.ref_version > 0 and handles.reference is not None:  # else the learner saved it
             call(handles.reference.save.remote(str(staging / "reference")), timeout, "reference-0 save")
         write_state(staging, controller.buffer("state"))
         write_json(staging / "controller.json", {"fingerprint": config_fingerprint(cfg_json),

@@ -107,9 +107,9 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
                                state.ref_version if ckpt and (ckpt / "reference").is_dir() else 0, out, role_dirs)
         handles.learners.setup(cfg_json, str(policy_dir), cfg.runtime.total_steps)
         if TRANSPORTS.get(cfg.runtime.weight_sync).collective:
-            handles.learners.connect_transport(cfg.runtime.weight_sync, handles.generators)
+            handles.learners.connect_transport(cfg.runtime.weight_sync, handles.synced_generators())
         if ckpt is not None:
-            handles.learners.load(str(ckpt), "state")
+            handles.learners.load(str(ckpt), "state", state.ref_version)
             call(handles.buffer.load_state.remote(read_state(ckpt)), cfg.runtime.rpc_timeout_s,
                  "replay-buffer-0 restore")
             drop_rows_after(out / "metrics.jsonl", state.version)  # steps after the checkpoint are run again

@@ -1,6 +1,7 @@
 """Wiring: the one module that knows the actor classes. It places every role of a run as named actors.
 
-Roles every run has: replay-buffer-0, reward-0, reference-0, generator-<i> and the learner ranks.
+Roles every run has: replay-buffer-0, reward-0, generator-<i> and the learner ranks, plus reference-0
+with `learner.reference: actor` (by default the learner ranks score the reference themselves).
 An algorithm may add frozen server roles (ReAlign: reviser); each is built by a factory in
 `ROLES`, registered here for the built-in ones and by plug-ins for their own.
 """
@@ -69,9 +70,11 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
     reward = session.track(RewardActor.options(
         name="reward-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reward")).remote(
         cfg.reward.kind, cfg.reward.function, cfg.reward.model, cfg.reward.url, cfg.reward.timeout_s, cfg.plugins))
-    reference = session.track(ReferenceActor.options(
-        name="reference-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reference")
-    ).remote(ref_dir, cfg.model.dtype, 64, _threads(r.server_cpus), ref_version, ForwardOptions.from_config(cfg)))
+    reference = None  # learner.reference: learner: the learner ranks hold it (no process of its own)
+    if cfg.learner.reference == "actor":
+        reference = session.track(ReferenceActor.options(
+            name="reference-0", namespace=ns, max_restarts=restarts, **single_options(cfg, "reference")
+        ).remote(ref_dir, cfg.model.dtype, 64, _threads(r.server_cpus), ref_version, ForwardOptions.from_config(cfg)))
     gen_group = RoleGroup(cfg, "generator", rt.setup_timeout_s)
     session.groups.append(gen_group)
     generators = [
@@ -89,10 +92,14 @@ def place_actors(cfg: RunConfig, session: RaySession, policy_dir: Path, ckpt: Pa
     learners = LearnerGroup(role_bundles(cfg)["learner"], rt.rpc_timeout_s, ns, rt.setup_timeout_s, learner_strategy)
     session.groups.append(learners)
     # Wait for every server to finish loading, so start-up never eats into a call's timeout.
-    ready = [("replay-buffer-0", buffer.size.remote()), ("reward-0", reward.ping.remote()),
-             ("reference-0", reference.get_version.remote())]
+    ready = [("replay-buffer-0", buffer.size.remote()), ("reward-0", reward.ping.remote())]
+    if reference is not None:
+        ready.append(("reference-0", reference.get_version.remote()))
     ready += [(f"generator-{i}", g.stats.remote()) for i, g in enumerate(generators)]
     ready += [(f"{name}-0", actor.stats.remote()) for name, actor in roles.items()]
     for what, ref in ready:
         call(ref, rt.setup_timeout_s, f"start-up of {what}")
-    return Handles(generators, reward, reference, buffer, learners, roles)
+    # Colocated: the learner ranks are the first generator slots (they answer generate and stats from
+    # their live weights); generator actors, if any, follow them.
+    colocated = learners.workers if cfg.resources.layout == "colocated" else []
+    return Handles(colocated + generators, reward, reference, buffer, learners, roles, len(colocated))

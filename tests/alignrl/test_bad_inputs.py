@@ -126,6 +126,24 @@ CASES = {
     "unknown mismatch correction": (
         lambda t: load_config_dict({"algorithm": {"name": "grpo", "mismatch_correction": "token"}}),
         ConfigError, r"algorithm\.mismatch_correction: Input should be 'token_truncate', .* \(got 'token'\)"),
+    "LoRA reference in ZeRO-3 ranks": (
+        lambda t: load_config_dict({"model": {"lora": {}}, "runtime": {"zero_stage": 3}}),
+        ConfigError, r"learner\.reference: learner with model\.lora needs runtime\.zero_stage < 3"),
+    "placing a reference actor that does not run": (
+        lambda t: load_config_dict({"resources": {"placement": {"reference": {"strategy": "spread"}}}}),
+        ConfigError, r"resources\.placement\.reference places the reference-0 actor, which runs only with "
+                     r"learner\.reference: actor"),
+    "colocated with vLLM": (
+        lambda t: load_config_dict({"resources": {"layout": "colocated"}, "generation": {"backend": "vllm"}}),
+        ConfigError, r"resources\.layout: colocated samples with the learner's own model through transformers "
+                     r"\(generation\.backend: hf\), not 'vllm'"),
+    "colocated under ZeRO-3": (
+        lambda t: load_config_dict({"resources": {"layout": "colocated"}, "runtime": {"zero_stage": 3}}),
+        ConfigError, r"resources\.layout: colocated needs runtime\.zero_stage < 3"),
+    "no generator at all": (lambda t: load_config_dict({"resources": {"num_generators": 0}}),
+                            ConfigError, r"resources\.num_generators: 0 leaves nothing to generate with"),
+    "unknown reference placement": (lambda t: load_config_dict({"learner": {"reference": "ranks"}}),
+                                    ConfigError, r"learner\.reference: Input should be 'learner' or 'actor'"),
     "unknown task": (lambda t: load_config_dict({"data": {"tasks": ["sorting"]}}),
                      ConfigError, r"data\.tasks: .*unknown task 'sorting'"),
     "invalid YAML": (lambda t: load_config(_file(t, "run.yaml", "a: [1, 2\n")), ConfigError, r"not valid YAML"),

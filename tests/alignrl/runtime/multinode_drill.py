@@ -33,7 +33,7 @@ def main(policy_dir: str, out: str) -> None:
             "generator": {"resources": {"gen_node": 1}},
             "learner": {"resources": {"learn_node": 1}, "strategy": "pack"},
             "reference": {"resources": {"learn_node": 0.1}},
-        }})
+        }}, learner={"reference": "actor"})
         from pathlib import Path
 
         policy, tokenizer = initial_policy(cfg, Path(out))

@@ -47,7 +47,8 @@ class Killer(threading.Thread):
 
 
 def test_killed_actors_restart_and_nothing_is_lost(ray_cluster, warm_policy, tmp_path):
-    cfg = e2e_config(warm_policy, runtime={"total_steps": 40, "max_actor_restarts": 20})
+    # The reference as its own actor (learner.reference: actor), so that it can be killed as well.
+    cfg = e2e_config(warm_policy, runtime={"total_steps": 40, "max_actor_restarts": 20}, learner={"reference": "actor"})
     killer = Killer(tmp_path, cfg.runtime.namespace)
     killer.start()
     try:

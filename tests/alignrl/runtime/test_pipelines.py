@@ -112,3 +112,29 @@ def test_a_batch_that_cannot_fill_names_the_cause_and_the_fix():
     assert "2 rounds since the last step built 0 examples for a batch of 16" in message
     assert "62 (97%) hit generation.max_new_tokens=48 without EOS" in message
     assert "Fix: raise generation.max_new_tokens, or set generation.truncated: penalize" in message
+
+
+def test_rounds_carry_reference_scores_only_when_the_reference_actor_makes_them():
+    by_learner = Pipeline(_cfg({"name": "dpo"}), [], [PAIR])
+    by_actor = Pipeline(_cfg({"name": "dpo"}, learner={"reference": "actor"}), [], [PAIR])
+    assert by_learner.with_reference and not by_learner.reference_actor and by_actor.reference_actor
+    bare = by_learner.dataset_samples([PAIR], "d0", 0)
+    scored = [dict(s, ref_logp_seq=-1.0, ref_version=0) for s in bare]
+    assert by_actor.build(scored, 0).examples.to_pylist()[0]["ref_chosen"] == -1.0
+    assert by_actor.build(bare, 0).evicted  # without the actor's scores the example would be stale ...
+    built = by_learner.build(bare, 0)  # ... while the ranks score it at train time: nothing is stale
+    assert not built.evicted and built.examples.to_pylist()[0]["ref_chosen"] is None
+
+
+def test_a_kind_that_cannot_score_in_the_learner_needs_the_reference_actor(monkeypatch):
+    import dataclasses
+
+    from alignrl.kinds import get_kind
+    from alignrl.runtime import pipelines
+
+    bare = dataclasses.replace(get_kind("pairwise"), score_reference=None)
+    monkeypatch.setattr(pipelines, "get_kind", lambda name: bare)
+    with pytest.raises(ConfigError, match=r"data kind pairwise cannot score its reference in the learner ranks "
+                                          r"\(it has no score_reference\); set learner.reference: actor"):
+        Pipeline(_cfg({"name": "dpo"}), [], [PAIR])
+    Pipeline(_cfg({"name": "dpo"}, learner={"reference": "actor"}), [], [PAIR])
