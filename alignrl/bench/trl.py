@@ -35,14 +35,14 @@ def require_trl():
         raise TrlMissing("the TRL comparison needs the bench extra: pip install 'alignrl[bench]'") from None
 
 
-def alignrl_sections(kind: str, steps: int, prompts: int, group_size: int, name: str) -> dict:
+def alignrl_sections(kind: str, steps: int, prompts: int, group_size: int, name: str, ranks: int = 2) -> dict:
     """The alignrl run of one comparison; TRL is configured from the resolved config below."""
     if kind == "grpo":
         algorithm = {"name": "grpo", "group_size": group_size}
     else:  # online DPO: 2 samples per prompt, chosen/rejected by reward, reference fixed (as TRL's)
         algorithm = {"name": "dpo", "samples_per_prompt": 2}
-    # One group or pair per prompt; each of the 2 learner ranks takes half in one micro-batch.
-    runtime = {"prompts_per_step": prompts, "train_batch_size": prompts, "micro_batch_size": prompts // 2}
+    # One group or pair per prompt; each learner rank takes its share in one micro-batch.
+    runtime = {"prompts_per_step": prompts, "train_batch_size": prompts, "micro_batch_size": max(1, prompts // ranks)}
     return {"algorithm": algorithm, "data": {"source": "online"}, "runtime": {**runtime, "total_steps": steps},
             "eval": {"interval": 10**6, "num_prompts": 1}, "checkpoint": {"interval": 0, "keep_last": 1},
             "logging": {"run_name": name, "progress": False, "wandb_mode": "disabled"}}  # TRL reports to none
@@ -66,15 +66,28 @@ def _trl_dataset(cfg, n: int):
     from datasets import Dataset
 
     prompts = prompt_splits(cfg).train[:n]
-    # Conversational rows: TRL renders them with the policy's chat template, as alignrl's encode_prompt does.
-    return Dataset.from_list([{"prompt": [{"role": "user", "content": p.text}]} for p in prompts])
+    # Conversational rows: TRL renders them with the policy's chat template, as alignrl's encode_prompt does
+    # (a dataset's own message lists as they are, text as one user turn).
+    return Dataset.from_list([{"prompt": p.chat if isinstance(getattr(p, "chat", None), list)
+                               else [{"role": "user", "content": p.text}]} for p in prompts])
 
 
-def _reward(prompts, completions, **_):
-    from alignrl.tasks import verify
+def _last_text(value) -> str:
+    return value[-1]["content"] if isinstance(value, list) else value
 
-    return [verify(p[-1]["content"], c[-1]["content"] if isinstance(c, list) else c)
-            for p, c in zip(prompts, completions)]
+
+def trl_reward(cfg):
+    """The run's own reward (any reward kind), as a TRL reward function of conversational rows."""
+    from alignrl.rewards import make_reward
+
+    r = cfg.reward
+    reward = make_reward(r.kind, r.function, r.model, r.url, r.timeout_s)
+
+    def alignrl_reward(prompts, completions, **_):
+        texts = [_last_text(c) for c in completions]
+        return reward.score([_last_text(p) for p in prompts], texts, [f"trl-{i}" for i in range(len(texts))])
+
+    return alignrl_reward
 
 
 def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
@@ -107,7 +120,7 @@ def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
         args = GRPOConfig(**common, per_device_train_batch_size=completions_per_step(cfg),
                           num_generations=algo.group_size, max_completion_length=cfg.generation.max_new_tokens,
                           beta=algo.beta, epsilon=algo.clip_eps, loss_type="grpo", gradient_accumulation_steps=1)
-        trainer = GRPOTrainer(model=model, reward_funcs=_reward, args=args, train_dataset=dataset,
+        trainer = GRPOTrainer(model=model, reward_funcs=trl_reward(cfg), args=args, train_dataset=dataset,
                               processing_class=tokenizer, callbacks=[timer])
     else:
         from trl.experimental.online_dpo import OnlineDPOConfig, OnlineDPOTrainer
@@ -115,7 +128,7 @@ def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
         args = OnlineDPOConfig(**common, per_device_train_batch_size=rt.prompts_per_step,
                                max_new_tokens=cfg.generation.max_new_tokens, beta=[algo.beta],
                                gradient_accumulation_steps=1)
-        trainer = OnlineDPOTrainer(model=model, reward_funcs=_reward, args=args, train_dataset=dataset,
+        trainer = OnlineDPOTrainer(model=model, reward_funcs=trl_reward(cfg), args=args, train_dataset=dataset,
                                    processing_class=tokenizer, callbacks=[timer])
     threads = torch.get_num_threads()
     torch.set_num_threads(os.cpu_count() or 1)  # one process: TRL gets the whole machine
@@ -132,9 +145,10 @@ def compare(base: dict, policy_dir: str, kind: str, steps: int, prompts: int, gr
     """Alternate alignrl and TRL `repeats` times; medians and the alignrl/TRL ratio."""
     require_trl()
     ours, theirs = [], []
+    ranks = load_config_dict(base, "bench base").resources.num_learners
     for i in range(repeats):
         name = f"{kind}_alignrl_{i}"
-        cfg = load_config_dict(merge_sections(base, alignrl_sections(kind, steps, prompts, group_size, name)),
+        cfg = load_config_dict(merge_sections(base, alignrl_sections(kind, steps, prompts, group_size, name, ranks)),
                                f"bench run {name}")
         ours.append(run_alignrl_side(cfg, out / name))
         theirs.append(run_trl_side(cfg, policy_dir, out / f"{kind}_trl_{i}"))

@@ -181,8 +181,9 @@ class Controller:
         generation, annotated = self.pipeline.launch(self.h, g, items, round_id, version)
         now = time.monotonic()
         if generation is not None:
-            self.pending[generation] = _Pending("gen", now + rt.rpc_timeout_s, f"generation on {self.h.generator_name(g)}", g,
-                                                started=now, round=round_spec)
+            self.pending[generation] = _Pending("gen", now + rt.rpc_timeout_s,
+                                                f"generation on {self.h.generator_name(g)}", g, started=now,
+                                                round=round_spec)
             self.gen_busy[g] = True
         self.pending[annotated] = _Pending("rollout", now + 3 * rt.rpc_timeout_s,
                                            f"scoring round {round_id} (reward + reference)", g, round=round_spec)
