@@ -51,14 +51,15 @@ class LearnerGroup:
             raise LearnerError(f"learner {what} timed out after {timeout_s:.0f}s") from None
         except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
             # A dead rank makes its peers fail too (the collective breaks): name the dead one.
-            dead = self._dead_ranks()
+            dead = self.dead_ranks()
             if dead:
                 raise LearnerError(f"learner rank {', '.join(map(str, dead))} died during {what}; "
                                    f"resume from the last checkpoint with --resume") from None
             cause = getattr(err, "cause", None) or err
             raise LearnerError(f"learner {what} failed: {type(cause).__name__}: {cause}") from err
 
-    def _dead_ranks(self) -> list[int]:
+    def dead_ranks(self) -> list[int]:
+        """Ranks that no longer answer (a colocated round's failure asks this too)."""
         dead = []
         for rank, worker in enumerate(self.workers):
             try:

@@ -12,6 +12,7 @@ import time
 
 import ray
 
+from alignrl.learners.group import LearnerError
 from alignrl.runtime.calls import ActorLostError, RuntimeTimeout, call
 from alignrl.transport import SNAPSHOT_TRANSPORT
 
@@ -51,8 +52,11 @@ class Recovery:
 
     def restore_generator(self, g: int, version: int, weight_buckets) -> int:
         """Make generator g hold the learner's current `version` (a restart leaves it on its initial weights)."""
-        if g < self.h.colocated:
-            return version  # a learner rank: its weights are the learner's (and it does not restart)
+        if g < self.h.colocated:  # a learner rank: its weights are the learner's, and it does not restart
+            if g in self.h.learners.dead_ranks():
+                raise LearnerError(f"learner rank {g} died while generating (resources.layout: colocated); "
+                                   f"resume from the last checkpoint with --resume")
+            return version
         gen = self.h.generators[g]
         stats = self.with_retries(lambda: gen.stats.remote(), f"{self.h.generator_name(g)} after a crash")
         if stats["version"] != version:

@@ -50,3 +50,27 @@ def test_colocated_run_raises_heldout_reward(ray_cluster, warm_policy, tmp_path)
     steps = _steps(tmp_path)
     assert len(steps) == 60 and all(torch.isfinite(torch.tensor(r["loss"])) for r in steps)
     assert steps[-1]["buffer/lost"] == 0 and steps[-1]["buffer/trained"] == 60 * 16 * 2
+
+
+def test_a_colocated_rank_that_dies_stops_the_run_with_its_name(ray_cluster, warm_policy, tmp_path):
+    import threading
+    import time
+
+    import ray
+
+    from alignrl.learners.group import LearnerError
+
+    cfg = e2e_config(warm_policy, runtime={"total_steps": 200, "max_staleness": 0},
+                     resources={"layout": "colocated", "num_generators": 0})
+
+    def kill_rank_0_once_training_runs():
+        path = tmp_path / "metrics.jsonl"
+        while not (path.is_file() and any(r.get("loss") is not None for r in read_metrics(path))):
+            time.sleep(0.2)
+        ray.kill(ray.get_actor("learner-0", namespace=cfg.runtime.namespace))
+
+    threading.Thread(target=kill_rank_0_once_training_runs, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(LearnerError, match=r"learner rank 0 died .*resume from the last checkpoint with --resume"):
+        run_training(cfg, tmp_path)
+    assert time.monotonic() - started < 120  # stopped, not retried round after round
