@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import ray
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from alignrl.learners.worker import LearnerWorker
 from alignrl.resources import actor_resources, free_port
+from alignrl.waits import sliced_wait
 
 
 class LearnerError(RuntimeError):
@@ -45,10 +48,11 @@ class LearnerGroup:
 
     def _all(self, refs: list, what: str, timeout_s: float | None = None):
         timeout_s = timeout_s or self.timeout_s
+        _, pending = sliced_wait(refs, len(refs), time.monotonic() + timeout_s)  # a Ctrl-C lands meanwhile
+        if pending:
+            raise LearnerError(f"learner {what} timed out after {timeout_s:.0f}s")
         try:
-            return ray.get(refs, timeout=timeout_s)
-        except ray.exceptions.GetTimeoutError:
-            raise LearnerError(f"learner {what} timed out after {timeout_s:.0f}s") from None
+            return ray.get(refs)
         except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
             # A dead rank makes its peers fail too (the collective breaks): name the dead one.
             dead = self.dead_ranks()

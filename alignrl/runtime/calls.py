@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import ray
+
+from alignrl.waits import sliced_wait
 
 
 class RuntimeTimeout(RuntimeError):
@@ -21,9 +25,13 @@ class ActorLostError(RuntimeError):
     """An actor crashed and did not come back (restarts exhausted, or its node is gone); names the actor."""
 
 
+def wait_any(refs: list, deadline: float) -> list:
+    """The refs that are ready, as soon as one is, or [] at `deadline` (time.monotonic); signals land meanwhile."""
+    return sliced_wait(refs, 1, deadline)[0]
+
+
 def call(ref, timeout_s: float, what: str):
     """ray.get with a deadline; a late call is a RuntimeTimeout that names it."""
-    try:
-        return ray.get(ref, timeout=timeout_s)
-    except ray.exceptions.GetTimeoutError:
-        raise RuntimeTimeout(f"{what} did not finish within {timeout_s:.0f}s") from None
+    if not wait_any([ref], time.monotonic() + timeout_s):
+        raise RuntimeTimeout(f"{what} did not finish within {timeout_s:.0f}s")
+    return ray.get(ref)

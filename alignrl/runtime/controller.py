@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import ray
 
 from alignrl.config.schema import RunConfig
-from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError
+from alignrl.runtime.calls import RuntimeTimeout, WeightSyncError, wait_any
 from alignrl.runtime.fill import FillWatch
 from alignrl.runtime.pipelines import Pipeline
 from alignrl.runtime.recovery import Recovery, actor_died
@@ -268,7 +268,7 @@ class Controller:
         if extra:
             deadlines.append((self.learner_deadline, "learner train step"))
         deadline, what = min(deadlines)
-        ready, _ = ray.wait(refs, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+        ready = wait_any(refs, deadline)
         if not ready:
             raise RuntimeTimeout(f"{what} did not finish within its timeout")
         return ready
@@ -334,7 +334,7 @@ class Controller:
     def settle(self) -> None:
         """After a stop: finish the learner step in flight and the calls already started, start nothing new."""
         if self.learner_refs is not None:
-            ready, _ = ray.wait(self.learner_refs[:1], timeout=max(0.0, self.learner_deadline - time.monotonic()))
+            ready = wait_any(self.learner_refs[:1], self.learner_deadline)
             if not ready:
                 raise RuntimeTimeout("learner train step did not finish within its timeout")
             self._commit_step()

@@ -155,3 +155,23 @@ def test_a_second_ctrl_c_exits_at_once_while_the_first_is_still_settling(warm_po
     print(f"second SIGINT to exit: {seconds:.1f}s")
     assert rc == 130 and seconds < 10, (rc, seconds, err[-3000:])
     assert _group_is_gone(proc.pid)
+
+
+def test_sigterm_to_the_driver_alone_lands_while_it_waits_on_a_long_call(warm_policy, tmp_path):
+    """A scheduler signals the driver's pid only, and real-model calls last minutes: the stop must not wait
+    for the call (here a round whose judge stopped answering, so its wait would last the RPC timeout)."""
+    cue = tmp_path / "hang"
+    config = _config_file(tmp_path, warm_policy, runtime={"total_steps": 400, "rpc_timeout_s": 300},
+                          reward={"function": "alignrl.testing:reward_that_hangs_on_cue"})
+    out = tmp_path / "run"
+    proc = _start([config, "--out", str(out)], tmp_path, ALIGNRL_HANG_FILE=str(cue))
+    _wait_for_step(proc, out, 2)
+    cue.touch()
+    time.sleep(5)  # the driver is now blocked on the hung round
+    os.kill(proc.pid, signal.SIGTERM)
+    rc, err, seconds = _finish(proc, timeout_s=60)
+    print(f"SIGTERM to the driver alone, to exit: {seconds:.1f}s")
+    assert rc == 143 and seconds < 30, (rc, seconds, err[-3000:])
+    assert [line for line in err.splitlines() if line.startswith("stopped by SIGTERM after step ")], err[-3000:]
+    assert "Traceback" not in err and "SystemError" not in err
+    assert _group_is_gone(proc.pid)
