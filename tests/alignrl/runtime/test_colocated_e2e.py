@@ -4,10 +4,15 @@ In sync mode a colocated run must train exactly as the disaggregated one (the sa
 same weights and seeds, so the same weights after N steps), and a longer colocated run must learn.
 """
 
+import threading
+import time
+
 import pytest
+import ray
 import torch
 from safetensors.torch import load_file
 
+from alignrl.learners.group import LearnerError
 from alignrl.metrics import read_metrics
 from alignrl.runtime.train import run_training
 from tests.conftest import e2e_config
@@ -53,13 +58,6 @@ def test_colocated_run_raises_heldout_reward(ray_cluster, warm_policy, tmp_path)
 
 
 def test_a_colocated_rank_that_dies_stops_the_run_with_its_name(ray_cluster, warm_policy, tmp_path):
-    import threading
-    import time
-
-    import ray
-
-    from alignrl.learners.group import LearnerError
-
     cfg = e2e_config(warm_policy, runtime={"total_steps": 200, "max_staleness": 0},
                      resources={"layout": "colocated", "num_generators": 0})
 
