@@ -73,7 +73,8 @@ def test_a_hanging_reward_is_reported_within_its_timeout(ray_cluster, warm_polic
     started = time.monotonic()
     with pytest.raises(RuntimeTimeout, match=r"evaluation scoring \(reward-0\) did not finish within 15s"):
         run_training(cfg, tmp_path)
-    assert time.monotonic() - started < 120  # start-up included; the reward itself would hang for an hour
+    # Start-up included (it took 140 s on a heavily loaded box); the reward itself would hang for an hour.
+    assert time.monotonic() - started < 300
 
 
 def test_learner_death_stops_with_a_clear_error_and_resume_recovers(ray_cluster, warm_policy, tmp_path):
