@@ -18,6 +18,13 @@ import torch
 ADAPTERS_FILE = "reference_adapters.safetensors"  # a reset LoRA reference in a checkpoint's reference/ dir
 
 
+def _frozen_copy(model_dir: str, dtype: torch.dtype):
+    from alignrl.models.tiny import load_model_dir
+
+    model, _ = load_model_dir(model_dir, dtype)
+    return model.eval().requires_grad_(False)
+
+
 class LearnerReference:
     def __init__(self, module, model_dir: str, dtype: torch.dtype, batch_size: int = 64):
         from alignrl.learners.lora import is_lora
@@ -27,12 +34,7 @@ class LearnerReference:
         self.batch_size = batch_size
         self.version = 0
         self.adapters: dict[str, torch.Tensor] | None = None  # LoRA after a reset; None: adapters disabled
-        self.copy = None
-        if not self.lora:
-            from alignrl.models.tiny import load_model_dir
-
-            self.copy, _ = load_model_dir(model_dir, dtype)
-            self.copy.eval().requires_grad_(False)
+        self.copy = None if self.lora else _frozen_copy(model_dir, dtype)
 
     def _adapter_parameters(self) -> dict[str, torch.nn.Parameter]:
         return {name: p for name, p in self.module.named_parameters() if ".lora_" in name}
@@ -104,8 +106,5 @@ class LearnerReference:
             if missing:
                 raise ValueError(f"{ref_dir / ADAPTERS_FILE} lacks adapters {sorted(missing)[:3]} of this model")
         else:
-            from alignrl.models.tiny import load_model_dir
-
-            self.copy, _ = load_model_dir(str(ref_dir), next(self.copy.parameters()).dtype)
-            self.copy.eval().requires_grad_(False)
+            self.copy = _frozen_copy(str(ref_dir), next(self.copy.parameters()).dtype)
         self.version = version
