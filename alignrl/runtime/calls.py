@@ -31,7 +31,8 @@ def wait_any(refs: list, deadline: float) -> list:
 
 
 def call(ref, timeout_s: float, what: str):
-    """ray.get with a deadline; a late call is a RuntimeTimeout that names it."""
-    if not wait_any([ref], time.monotonic() + timeout_s):
+    """ray.get of one ref or a list of them, with a deadline; a late call is a RuntimeTimeout that names it."""
+    refs = ref if isinstance(ref, list) else [ref]
+    if sliced_wait(refs, len(refs), time.monotonic() + timeout_s)[1]:
         raise RuntimeTimeout(f"{what} did not finish within {timeout_s:.0f}s")
     return ray.get(ref)
