@@ -46,6 +46,13 @@ def cmd_eval_rm(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train-rm", help="train a Bradley-Terry reward model (HF sequence classifier) on pairs")
     p.add_argument("config", help="reward-model config (YAML)")
@@ -57,7 +64,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model_dir", help="reward model dir (safetensors)")
     p.add_argument("pairs", help="Parquet with prompt_id, output_a, output_b, preference")
     p.add_argument("--prompts", help="prompts.parquet with the prompt texts (default: beside PAIRS, else AlpacaEval)")
-    p.add_argument("--batch-size", type=int, default=64, help="answers per forward pass (sorted by length)")
+    p.add_argument("--batch-size", type=_positive_int, default=64, help="answers per forward pass (sorted by length)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object (the whole report)")
     p.set_defaults(func=cmd_eval_rm)

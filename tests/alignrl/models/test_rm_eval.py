@@ -95,3 +95,12 @@ def test_wilson_interval():
 def test_similar_length_is_within_a_fifth_of_the_longer():
     assert similar_length({"chosen": "x" * 100, "rejected": "x" * 81})
     assert not similar_length({"chosen": "x" * 100, "rejected": "x" * 80})
+
+
+def test_eval_rm_on_a_file_of_only_ties_names_what_it_skipped(write_judgments, tmp_path, capsys):
+    from alignrl.launch.cli import main
+
+    rows = [{"prompt_id": i, "generator_b": "m", "output_a": GOOD, "output_b": BAD, "preference": 0.5}
+            for i in range(3)]
+    assert main(["eval-rm", str(tmp_path / "no-model"), str(write_judgments(rows))]) == 2  # before any model load
+    assert "no pair to score; skipped 3 soft tie (preference 0.5)" in capsys.readouterr().err
