@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from alignrl.config.schema import LoRAConfig
 from alignrl.typed import StrictModel
@@ -27,6 +27,9 @@ class RewardModelConfig(StrictModel):
                             "template scored at the last token; auto picks chat when the tokenizer has a template")
     lora: LoRAConfig | None = Field(
         None, description="train LoRA adapters (peft) and the head instead of every weight; merged when saved")
+    trainable_layers: int | None = Field(
+        None, ge=0, description="train only the top N transformer layers and the head (embeddings and lower layers "
+                                "frozen: less overfitting, cheaper steps); null trains every layer")
     length_unit: Literal["words", "chars"] = Field(
         "words", description="what the length feature counts: words, or characters (docs/reward-models.md §3 compares)")
     length_lr: float = Field(1e-2, gt=0, description="learning rate of the length weight w")
@@ -40,3 +43,9 @@ class RewardModelConfig(StrictModel):
     seed: int = Field(0, description="seed of the split, the sampling and the head's initialisation")
     threads: int | None = Field(None, ge=1, description="torch CPU threads (null: torch's default)")
     progress: bool = Field(True, description="show a progress bar")
+
+    @model_validator(mode="after")
+    def _one_way_to_freeze(self):
+        if self.lora is not None and self.trainable_layers is not None:
+            raise ValueError("set lora or trainable_layers, not both (LoRA already freezes the base weights)")
+        return self

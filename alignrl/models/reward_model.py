@@ -158,6 +158,22 @@ def with_lora(model, lora):
                                             target_modules=list(lora.target_modules), task_type="SEQ_CLS"))
 
 
+def freeze_lower_layers(model, keep: int) -> None:
+    """Freeze the embeddings and every transformer layer but the top `keep`; the head (and a pooler or
+    final norm) still train. Backward then stops at the lowest trainable layer, so a step costs less."""
+    stacks = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    if not stacks:
+        raise DataError("trainable_layers: the reward model has no layer stack (nn.ModuleList) to freeze")
+    layers = max(stacks, key=len)
+    if keep > len(layers):
+        raise DataError(f"trainable_layers: {keep} is more than the model's {len(layers)} layers")
+    base = model.base_model
+    embeddings = getattr(base, "embeddings", None) or base.get_input_embeddings()
+    for module in [embeddings, *layers[: len(layers) - keep]]:
+        for p in module.parameters():
+            p.requires_grad_(False)
+
+
 def _pairs(cfg: RewardModelConfig) -> list[dict]:
     path = Path(cfg.pairs) if cfg.pairs else alpaca_eval_dir() / "judgments.parquet"
     return hard_pairs(read_judgment_file(path))
@@ -187,6 +203,8 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
     input_format = resolve_input_format(cfg.input_format, tokenizer)
     if cfg.lora is not None:
         model = with_lora(model, cfg.lora)
+    if cfg.trainable_layers is not None:
+        freeze_lower_layers(model, cfg.trainable_layers)
     # The length weight has its own (larger) lr: a scalar learns nothing at an encoder's lr.
     start = fit_length_weight(train, cfg.length_unit) if cfg.length_feature else 0.0
     length_weight = torch.tensor(start, requires_grad=cfg.length_feature)

