@@ -38,13 +38,14 @@ def _weights_after_one_step(cfg, policy_dir, rows=None, ranks=2) -> tuple[dict, 
 
 def test_gradient_accumulation_reproduces_the_global_mean(ray_cluster, warm_policy):
     """One step on 16 pairs: 2 ranks x 1 micro-batch of 8 == 2 ranks x 2 micro-batches of 4."""
-    whole, m_whole = _weights_after_one_step(
-        e2e_config(warm_policy, algorithm={"name": "dpo"}, runtime={"train_batch_size": 16, "micro_batch_size": 8}),
-        warm_policy)
-    split, m_split = _weights_after_one_step(
-        e2e_config(warm_policy, algorithm={"name": "dpo"}, runtime={"train_batch_size": 16, "micro_batch_size": 4}),
-        warm_policy)
+    runs = [_weights_after_one_step(
+        e2e_config(warm_policy, algorithm={"name": "dpo"}, runtime={"train_batch_size": 16, "micro_batch_size": micro},
+                   optim={"lr": 1e-5, "warmup_ratio": 0.0}),  # Adam's first step ~ lr * sign(g): keep it small
+        warm_policy) for micro in (8, 4)]
+    (whole, m_whole), (split, m_split) = runs
     assert m_whole["loss"] == pytest.approx(m_split["loss"], abs=1e-6)
+    assert m_whole["learner/grad_norm"] > 0
+    assert m_whole["learner/grad_norm"] == pytest.approx(m_split["learner/grad_norm"], rel=1e-5)
     worst = max((whole[k] - split[k]).abs().max().item() for k in whole)
     assert worst < 1e-6, worst
 
