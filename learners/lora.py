@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import torch
 
+from alignrl.models.adapters import target_problem
+
 
 class LoRATargetError(ValueError):
     """model.lora.target_modules names no module of the model."""
-
-
-def target_problem(model, targets: list[str]) -> str | None:
-    """Why `targets` cannot take adapters on this model, or None."""
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    if any(t in names for t in targets):
-        return None
-    linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
-    return f"model.lora.target_modules {list(targets)} match no module of the model; its linear layers are named {linear}"
 
 
 def apply_lora(model, lora) -> torch.nn.Module:

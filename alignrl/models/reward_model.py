@@ -23,9 +23,11 @@ from alignrl.config.reward_model import RewardModelConfig
 from alignrl.data.alpaca_eval import alpaca_eval_dir, read_judgment_file
 from alignrl.data.readers import DataError
 from alignrl.metrics import MetricsSink
-from alignrl.models.rm_eval import evaluate_reward_model, length_vote
+from alignrl.models.adapters import target_problem
+from alignrl.models.rm_eval import evaluate_pairs, evaluate_reward_model, length_vote, pair_inputs
 from alignrl.models.rm_inputs import (LengthFeature, RMSpec, encode_inputs, length_term, padded, prepare_padding,
                                       resolve_input_format)
+from alignrl.models.rm_scoring import score_inputs
 from alignrl.schedule import lr_multiplier
 from alignrl.tasks.base import is_heldout, stable_id
 
@@ -149,11 +151,9 @@ def with_lora(model, lora):
     """Adapters on `lora.target_modules`; peft's sequence-classification task keeps the head fully trainable."""
     from peft import LoraConfig, get_peft_model
 
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    if not set(lora.target_modules) & names:
-        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
-        raise DataError(f"lora.target_modules {list(lora.target_modules)} match no module of the reward model; "
-                        f"its linear layers are named {linear}")
+    problem = target_problem(model, lora.target_modules, "lora.target_modules")
+    if problem:
+        raise DataError(problem)
     return get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                             target_modules=list(lora.target_modules), task_type="SEQ_CLS"))
 
@@ -248,10 +248,13 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
             sink.log(step, row)
     model.eval()
     spec = spec_now()
-    report = evaluate_reward_model(model, tokenizer, heldout, spec, progress=cfg.progress)
+    # One forward pass serves both figures: the logits alone, and the logits plus the length term.
+    inputs = pair_inputs(heldout)
+    logits = score_inputs(model, tokenizer, inputs, RMSpec(cfg.max_length, input_format=input_format),
+                          progress=cfg.progress)
+    report = evaluate_pairs(heldout, lambda _: [v + spec.length(r) for v, (_, r) in zip(logits, inputs)])
     accuracy, baseline = report.overall.accuracy, report.overall.length_baseline
-    content_only = (pair_accuracy(model, tokenizer, heldout, RMSpec(cfg.max_length, input_format=input_format))
-                    if cfg.length_feature else accuracy)
+    content_only = evaluate_pairs(heldout, lambda _: logits).overall.accuracy if cfg.length_feature else accuracy
     sink.log(cfg.steps, {"rm/heldout_accuracy": accuracy, "rm/length_baseline_accuracy": baseline,
                          "rm/content_only_accuracy": content_only,
                          "rm/similar_length_accuracy": report.similar_length.accuracy})

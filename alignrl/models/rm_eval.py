@@ -89,12 +89,17 @@ def bucket(hits: list[bool], pairs: list[dict]) -> Bucket:
     return Bucket(len(pairs), sum(hits) / len(hits), low, high, sum(map(length_vote, pairs)) / len(pairs))
 
 
+def pair_inputs(pairs: list[dict]) -> list[tuple[str, str]]:
+    """Every pair's (prompt, chosen), then every pair's (prompt, rejected): the order `evaluate_pairs` scores."""
+    return [(p["prompt"], p["chosen"]) for p in pairs] + [(p["prompt"], p["rejected"]) for p in pairs]
+
+
 def evaluate_pairs(pairs: list[dict], score: Callable[[list[tuple[str, str]]], list[float]],
                    skipped: dict[str, int] | None = None) -> RMEvalReport:
     """Score the pairs' (prompt, answer) inputs with `score` (one reward per input, in order), then report
     each bucket's accuracy and baseline."""
     started = time.perf_counter()
-    inputs = [(p["prompt"], p["chosen"]) for p in pairs] + [(p["prompt"], p["rejected"]) for p in pairs]
+    inputs = pair_inputs(pairs)
     scores = score(inputs)
     chosen, rejected = scores[: len(pairs)], scores[len(pairs):]
     hits = [c > r for c, r in zip(chosen, rejected)]
