@@ -83,6 +83,9 @@ class ModelConfig(StrictModel):
         None, description="train LoRA adapters (peft) instead of every weight; null: full fine-tuning")
 
 
+COLUMN_ROLES = ("prompt", "prompt_id", "chosen", "rejected", "response")
+
+
 class DataConfig(StrictModel):
     tasks: list[str] = Field(["digit_sort"], min_length=1, description="verifiable task families to draw prompts from")
     task_options: dict[str, dict[str, int]] = Field(
@@ -96,10 +99,15 @@ class DataConfig(StrictModel):
         None, description="prompts to train and evaluate on instead of task prompts: .parquet/.jsonl file, save_to_disk dir or hub id")
     columns: dict[str, str] = Field(
         default_factory=dict,
-        description="dataset column per role when names differ, e.g. {prompt: instruction}; roles: prompt, prompt_id, chosen, rejected")
+        description="dataset column per role when names differ, e.g. {prompt: instruction}; roles: prompt, prompt_id, chosen, rejected, response")
     dataset_split: str = Field("train", description="split read from a hub dataset or a saved DatasetDict")
     preference_dataset: str | None = Field(
-        None, description="Parquet/JSONL preference pairs for offline methods; null ranks the task oracles' pools")
+        None, description="offline data: preference pairs (chosen, rejected), or a pool of answers (several `response` "
+        "rows per prompt, best vs worst by the run's reward); file, save_to_disk dir or hub id; null ranks the task "
+        "oracles' pools")
+    max_response_tokens: int | None = Field(
+        None, ge=1, description="longest dataset answer, in tokens: longer pairs are left out (pool answers, before "
+        "ranking), and counted; null keeps all")
     source: Literal["auto", "online", "offline"] = Field(
         "auto", description="where training data comes from: generators (online), the dataset (offline), or the algorithm's default")
     pool_per_oracle: int = Field(5, ge=1, description="samples per scripted oracle in a task's strong pool (offline data)")
@@ -112,8 +120,8 @@ class DataConfig(StrictModel):
     @classmethod
     def _known_column_roles(cls, columns):
         for role in columns:
-            if role not in ("prompt", "prompt_id", "chosen", "rejected"):
-                raise ValueError(f"unknown column role {role!r}; roles are prompt, prompt_id, chosen, rejected")
+            if role not in COLUMN_ROLES:
+                raise ValueError(f"unknown column role {role!r}; roles are {', '.join(COLUMN_ROLES)}")
         return columns
 
     @field_validator("tasks", "task_options")

@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -52,6 +53,24 @@ def load_outputs(generator: str, path: str | Path | None = None) -> dict[int, st
     if table.num_rows == 0:
         raise DataError(f"AlpacaEval has no outputs for generator {generator!r}")
     return dict(zip(table["prompt_id"].to_pylist(), table["output"].to_pylist()))
+
+
+def write_all_outputs(out: str | Path, path: str | Path | None = None) -> Path:
+    """Every model's answer to every prompt as one pool file (`instruction`, `output`, `generator`, `prompt_id`),
+    the columns of the hub's `alpaca_eval_all_outputs`. Written once (atomically), then reused."""
+    out = Path(out)
+    if out.is_file():
+        return out
+    root = alpaca_eval_dir(path)
+    prompts = {r["prompt_id"]: r["instruction"] for r in pq.read_table(root / "prompts.parquet").to_pylist()}
+    outputs = pq.read_table(root / "outputs.parquet", columns=["prompt_id", "generator", "output"]).to_pylist()
+    rows = [{"instruction": prompts[r["prompt_id"]], "output": r["output"], "generator": r["generator"],
+             "prompt_id": r["prompt_id"]} for r in outputs if r["output"]]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    pq.write_table(pa.Table.from_pylist(rows), partial)
+    partial.replace(out)
+    return out
 
 
 def load_judgments(path: str | Path | None = None) -> list[dict]:

@@ -6,12 +6,17 @@ through the same reward/reference annotation, builders and buffer as online roun
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt
 from alignrl.data.oracle_prefs import oracle_preference_rows
-from alignrl.data.readers import DataError, last_user_text, read_preferences
+from alignrl.data.pools import group_pool, rank_pool
+from alignrl.data.prompts import content_key
+from alignrl.data.readers import DataError, last_user_text, read_preference_source
+from alignrl.rewards import make_reward
+from alignrl.tasks.base import is_heldout
 
 
 @dataclass(frozen=True)
@@ -28,23 +33,58 @@ class OfflinePair:
     source: str
 
 
-def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train") -> list[OfflinePair]:
-    """The dataset's pairs (or, with none given, the task oracles' best-vs-worst pools on `split`), tokenized."""
-    if cfg.data.preference_dataset:
-        rows = read_preferences(cfg.data.preference_dataset, cfg.data.dataset_split, cfg.data.columns)
-        where = cfg.data.preference_dataset
+def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
+                       skipped: Counter | None = None) -> list[OfflinePair]:
+    """The dataset's pairs (a pool's best vs worst by the run's reward; with no dataset, the task oracles'
+    best-vs-worst pools on `split`), tokenized. What was left out is counted by reason in `skipped`.
+
+    With a prompt dataset, a preference row whose prompt is one of its held-out prompts (by content
+    hash) is never trained on: `split` "train" leaves those rows out, "heldout" keeps only them.
+    """
+    skipped = Counter() if skipped is None else skipped
+    data = cfg.data
+    cap = data.max_response_tokens
+    if data.preference_dataset:
+        form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
+        where = data.preference_dataset
+        if data.prompt_dataset:
+            rows = _on_split(rows, split, data.heldout_fraction, skipped)
+        if form == "pool":
+            fits = [r for r in rows if cap is None or len(encode_response(tokenizer, r["response"])) <= cap]
+            if len(fits) < len(rows):
+                skipped[f"pool answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
+            rows = rank_pool(group_pool(fits, skipped), _reward(cfg), skipped)
     else:
         rows, where = oracle_preference_rows(cfg, cfg.data.pool_per_oracle, split), "the task oracles' pools"
-    if not rows:
-        raise DataError(f"{where}: no usable preference pairs for offline training")
     pairs = []
     for index, row in enumerate(rows):
+        chosen, rejected = encode_response(tokenizer, row["chosen"]), encode_response(tokenizer, row["rejected"])
+        if cap is not None and max(len(chosen), len(rejected)) > cap:
+            skipped[f"pair with an answer over data.max_response_tokens={cap}"] += 1
+            continue
         ids = fit_prompt(encode_prompt(tokenizer, row["prompt"]), cfg.data.max_prompt_tokens,
                          cfg.data.overlong_prompts, f"{where}: row {index}")
         pairs.append(OfflinePair(row["prompt_id"], last_user_text(row["prompt"]), ids, row["chosen"], row["rejected"],
-                                 encode_response(tokenizer, row["chosen"]), encode_response(tokenizer, row["rejected"]),
-                                 row.get("chosen_reward"), row.get("rejected_reward"), row.get("source") or "off"))
+                                 chosen, rejected, row.get("chosen_reward"), row.get("rejected_reward"),
+                                 row.get("source") or "off"))
+    if not pairs:
+        reasons = ", ".join(f"{why}: {n}" for why, n in skipped.most_common()) or "none read"
+        raise DataError(f"{where}: no usable preference pairs for offline training (left out: {reasons})")
     return pairs
+
+
+def _on_split(rows: list[dict], split: str, heldout_fraction: float, skipped: Counter) -> list[dict]:
+    """The rows whose prompts fall in `split` of the prompt dataset's content-hash split."""
+    keep = [r for r in rows if is_heldout(content_key(r["prompt"]), heldout_fraction) == (split == "heldout")]
+    if split == "train" and len(keep) < len(rows):
+        skipped["row whose prompt is held out for evaluation"] += len(rows) - len(keep)
+    return keep
+
+
+def _reward(cfg: RunConfig):
+    """The run's reward, in this process: it ranks a pool once, before any actor starts."""
+    r = cfg.reward
+    return make_reward(r.kind, r.function, r.model, r.url, r.timeout_s)
 
 
 def dataset_sample(pair: OfflinePair, tag: str, role: str, version: int) -> dict:

@@ -50,7 +50,8 @@ def read_table(path: str | Path) -> pa.Table:
 
 
 def read_dataset(source: str | Path, split: str = "train") -> tuple[pa.Table, str]:
-    """(table, where) from a data file, a `datasets` dir written by `save_to_disk`, or a hub dataset id."""
+    """(table, where) from a data file, a `datasets` dir written by `save_to_disk`, or a hub dataset id
+    (`owner/name`, or `owner/name:config` for one of its configs)."""
     path = Path(source)
     if path.is_file() or path.suffix.lower() in (".parquet", ".jsonl", ".json"):
         return read_table(path), str(path)
@@ -69,8 +70,9 @@ def read_dataset(source: str | Path, split: str = "train") -> tuple[pa.Table, st
                 raise DataError(f"{path}: no split {split!r}; it has {sorted(loaded)} (set data.dataset_split)")
             loaded = loaded[split]
         return loaded.data.table, f"{path} [{split}]"
+    hub_id, _, config = str(source).partition(":")  # owner/name:config picks one of the dataset's configs
     try:
-        loaded = datasets.load_dataset(str(source), split=split)
+        loaded = datasets.load_dataset(hub_id, config or None, split=split)
     except Exception as err:  # noqa: BLE001 - the hub client raises many kinds; all mean "not available"
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
         raise DataError(f"{source}: not a local file or dataset dir, and the hub dataset could not be loaded"
@@ -176,10 +178,36 @@ def read_preferences(path: str | Path, split: str = "train", columns: dict[str, 
     chosen/rejected may be strings or conversations ending in the assistant's response (TRL's
     conversational preference format).
     """
+    table, where = _non_empty(path, split)
+    return _pair_rows(table, where, columns or {})
+
+
+def read_preference_source(path: str | Path, split: str = "train",
+                           columns: dict[str, str] | None = None) -> tuple[str, list[dict]]:
+    """("pairs", preference rows) or ("pool", candidate rows), told apart by the dataset's columns.
+
+    A pool has a `response` column and no chosen/rejected: several candidate answers per prompt,
+    to be ranked by the run's reward (alignrl.data.pools).
+    """
     columns = columns or {}
+    table, where = _non_empty(path, split)
+    present = set(table.column_names)
+    if columns.get("chosen", "chosen") in present or columns.get("rejected", "rejected") in present:
+        return "pairs", _pair_rows(table, where, columns)
+    if columns.get("response", "response") in present:
+        return "pool", _pool_rows(table, where, columns)
+    raise DataError(f"{where}: neither preference pairs (chosen, rejected columns) nor a pool of answers (a response "
+                    f"column); found {table.column_names} (map columns with data.columns, e.g. {{response: output}})")
+
+
+def _non_empty(path, split) -> tuple[pa.Table, str]:
     table, where = read_dataset(path, split)
     if table.num_rows == 0:
         raise DataError(f"{where}: the dataset is empty")
+    return table, where
+
+
+def _pair_rows(table: pa.Table, where: str, columns: dict[str, str]) -> list[dict]:
     names = {role: _column(table, where, role, columns) for role in ("prompt", "chosen", "rejected")}
     rows = []
     for index, row in enumerate(table.to_pylist()):
@@ -198,3 +226,13 @@ def read_preferences(path: str | Path, split: str = "train", columns: dict[str, 
                      "chosen_reward": row.get("chosen_reward"), "rejected_reward": row.get("rejected_reward"),
                      "source": source or "off"})
     return rows
+
+
+def _pool_rows(table: pa.Table, where: str, columns: dict[str, str]) -> list[dict]:
+    names = {role: _column(table, where, role, columns) for role in ("prompt", "response")}
+    id_column = columns.get("prompt_id", "prompt_id")
+    return [{"prompt_id": _row_id(row, index, id_column),
+             "prompt": prompt_value(row.get(names["prompt"]), f"{where}: row {index}: column {names['prompt']!r}"),
+             "response": response_text(row.get(names["response"]),
+                                       f"{where}: row {index}: column {names['response']!r}")}
+            for index, row in enumerate(table.to_pylist())]

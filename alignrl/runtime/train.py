@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def _encode_prompts(cfg: RunConfig, tokenizer, prompts) -> list[dict]:
     ]
 
 
+def _offline_pairs(cfg: RunConfig, tokenizer) -> tuple[list, dict[str, int]]:
+    """The dataset's pairs, and what was left out of them by reason (printed: a user sees it at once)."""
+    left_out = Counter()
+    pairs = load_offline_pairs(cfg, tokenizer, skipped=left_out)
+    if left_out:
+        reasons = "; ".join(f"{why}: {n}" for why, n in left_out.most_common())
+        print(f"offline data: {len(pairs)} pairs from {cfg.data.preference_dataset}; left out: {reasons}", flush=True)
+    return pairs, dict(left_out)
+
+
 def _last_checkpoint(out: Path) -> str | None:
     try:
         return str(latest_checkpoint(out))
@@ -90,11 +101,14 @@ def _run_training(cfg: RunConfig, out: Path, resume: str | None, ray_address: st
     splits = prompt_splits(cfg)
     train_prompts = _encode_prompts(cfg, tokenizer, splits.train)
     heldout = _encode_prompts(cfg, tokenizer, splits.heldout[: cfg.eval.num_prompts])
-    # Which prompts this run may train on and which it evaluates on, for the user to audit.
+    offline_pairs, left_out = (_offline_pairs(cfg, tokenizer) if needs_offline_pairs(cfg) else (None, None))
+    # Which prompts (and dataset pairs) this run may train on and which it evaluates on, for the user to audit.
     (out / "prompt_split.json").write_text(json.dumps({
         "source": cfg.data.prompt_dataset or f"tasks {cfg.data.tasks}",
-        "train": [p["prompt_id"] for p in train_prompts], "heldout": [p["prompt_id"] for p in heldout]}))
-    pipeline = Pipeline(cfg, train_prompts, load_offline_pairs(cfg, tokenizer) if needs_offline_pairs(cfg) else None)
+        "train": [p["prompt_id"] for p in train_prompts], "heldout": [p["prompt_id"] for p in heldout],
+        **({"offline_pairs": [p.prompt_id for p in offline_pairs], "offline_left_out": left_out}
+           if offline_pairs is not None else {})}))
+    pipeline = Pipeline(cfg, train_prompts, offline_pairs)
     # Extra roles (ReAlign's reviser) get their models before any actor starts (trained once, cached).
     spec = get_algorithm(cfg.algorithm.name)
     role_dirs = {role.name: role.prepare(cfg, out, policy_dir) for role in spec.roles(cfg.algorithm)}

@@ -25,7 +25,9 @@ def test_every_shipped_config_validates(repo_root):
     # rm.*.yaml and bench_*.yaml are reward-model and bench configs.
     configs = sorted(p for p in (repo_root / "configs").glob("*.yaml")
                      if not p.name.startswith(("cluster.", "rm.", "bench_")))
-    assert configs
+    smollm2 = sorted((repo_root / "configs" / "smollm2").glob("*.yaml"))
+    assert configs and {p.stem for p in smollm2} >= {"grpo", "iterative_dpo", "dpo", "var", "rao"}
+    configs += smollm2
     for path in configs:
         load_config(path)
     for path in (repo_root / "configs").glob("rm.*.yaml"):

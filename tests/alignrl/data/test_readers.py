@@ -4,7 +4,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from alignrl.data.readers import DataError, read_preferences, read_prompts, read_table
+from alignrl.data.readers import DataError, read_dataset, read_preference_source, read_preferences, read_prompts, read_table
 
 
 def _jsonl(tmp_path, rows, name="d.jsonl"):
@@ -62,3 +62,31 @@ def test_empty_and_unsupported(tmp_path):
 def test_preferences_default_source(tmp_path):
     rows = read_preferences(_jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b", "chosen_reward": 1}]))
     assert rows[0]["source"] == "off" and rows[0]["chosen_reward"] == 1
+
+
+def test_pairs_and_pools_are_told_apart_by_their_columns(tmp_path):
+    pairs = _jsonl(tmp_path, [{"prompt": "p", "chosen": "a", "rejected": "b"}], "pairs.jsonl")
+    assert read_preference_source(pairs)[0] == "pairs"
+    pool = _jsonl(tmp_path, [{"instruction": "p", "output": "a", "qid": 7}, {"instruction": "p", "output": "b"}],
+                  "pool.jsonl")
+    form, rows = read_preference_source(pool, columns={"prompt": "instruction", "response": "output",
+                                                       "prompt_id": "qid"})
+    assert form == "pool" and rows == [{"prompt_id": "7", "prompt": "p", "response": "a"},
+                                       {"prompt_id": "1", "prompt": "p", "response": "b"}]
+    with pytest.raises(DataError, match=r"neither preference pairs .* nor a pool of answers .*\{response: output\}"):
+        read_preference_source(pool)
+    empty = _jsonl(tmp_path, [{"instruction": "p", "output": ""}], "empty.jsonl")
+    with pytest.raises(DataError, match=r"row 0: column 'output': the response is empty"):
+        read_preference_source(empty, columns={"prompt": "instruction", "response": "output"})
+
+
+def test_a_hub_id_may_name_one_of_its_configs(monkeypatch):
+    import datasets
+
+    calls = []
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda *args, **kwargs: calls.append((args, kwargs)) or datasets.Dataset.from_dict({"x": [1]}))
+    read_dataset("tatsu-lab/alpaca_eval:alpaca_eval_all_outputs", "eval")
+    read_dataset("tatsu-lab/alpaca_eval", "eval")
+    assert calls == [(("tatsu-lab/alpaca_eval", "alpaca_eval_all_outputs"), {"split": "eval"}),
+                     (("tatsu-lab/alpaca_eval", None), {"split": "eval"})]

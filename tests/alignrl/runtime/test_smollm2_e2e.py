@@ -37,7 +37,17 @@ def _prompt_file(tmp_path):
     return path
 
 
-def _run(name, smollm2_dir, tmp_path, per_prompt, extra=()):
+def _pool_file(tmp_path):
+    """The user's own answers to their questions, three per question, to rank into offline pairs."""
+    path = tmp_path / "answers.jsonl"
+    answers = lambda q: [f"In short: {q.rstrip('?.')} is a fine question, and the answer is simple.",  # noqa: E731
+                         f"{q} " + "There is a lot more to say about this. " * 10, "Not sure."]
+    path.write_text("".join(json.dumps({"qid": f"q{i}", "instruction": q, "output": a}) + "\n"
+                            for i, q in enumerate(QUESTIONS) for a in answers(q)))
+    return path
+
+
+def _run(name, smollm2_dir, tmp_path, per_prompt, extra=(), online=True):
     path = _prompt_file(tmp_path)
     cfg = load_config(REPO / "configs" / "smollm2" / f"{name}.yaml", [
         f"model.path={smollm2_dir}", f"data.prompt_dataset={path}", "data.columns.prompt_id=qid",
@@ -74,21 +84,38 @@ def _run(name, smollm2_dir, tmp_path, per_prompt, extra=()):
     # no sample is dropped without a logged reason
     assert sum(v for k, v in last.items() if k.startswith("drops/")) == last["buffer/dropped"]
     clipped = [r["completions/clipped_ratio"] for r in steps if "completions/clipped_ratio" in r]  # steps that generated
-    assert clipped and all(0.0 <= c <= 1.0 for c in clipped)
+    assert all(0.0 <= c <= 1.0 for c in clipped) and bool(clipped) == online
     assert all(r["learner/peak_rss_gb"] > 0 for r in steps)
-    return cfg, steps, out
+    return cfg, steps, out, split, trained
 
 
 def test_grpo_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
-    cfg, steps, _ = _run("grpo", smollm2_dir, tmp_path, per_prompt=4, extra=["learner.packing=true"])
+    cfg, steps, *_ = _run("grpo", smollm2_dir, tmp_path, per_prompt=4, extra=["learner.packing=true"])
     assert cfg.learner.packing and cfg.learner.gradient_checkpointing and cfg.learner.logits_chunk_tokens
     assert all(r["learner/micro_batches"] == 2 for r in steps)  # 2 groups, 1 per micro-batch
 
 
 def test_iterative_dpo_with_lora_on_smollm2_trains_on_the_prompt_file(ray_cluster, smollm2_dir, tmp_path):
-    cfg, steps, out = _run("iterative_dpo", smollm2_dir, tmp_path, per_prompt=2,
+    cfg, steps, out, *_ = _run("iterative_dpo", smollm2_dir, tmp_path, per_prompt=2,
                            extra=["model.lora.r=8", "optim.lr=0.0002"])
     assert cfg.model.lora.r == 8 and all(0.0 <= r["rewards/accuracy"] <= 1.0 for r in steps)
     ckpt = out / "checkpoints" / f"step_{STEPS:06d}"
     assert (ckpt / "adapter" / "adapter_model.safetensors").is_file()  # the adapter alone, as peft loads it
     assert (ckpt / "policy" / "model.safetensors").is_file()  # and the merged model generators restore from
+
+
+def test_offline_dpo_on_smollm2_trains_on_the_ranked_pool_of_the_users_answers(ray_cluster, smollm2_dir, tmp_path):
+    from alignrl.data.prompts import content_key
+    from alignrl.tasks.base import is_heldout
+
+    pool = _pool_file(tmp_path)
+    cfg, steps, out, split, trained = _run(
+        "dpo", smollm2_dir, tmp_path, per_prompt=2, online=False,
+        extra=[f"data.preference_dataset={pool}", "data.columns.response=output", "data.max_response_tokens=64"])
+    held = {f"q{i}" for i, q in enumerate(QUESTIONS) if is_heldout(content_key(q), cfg.data.heldout_fraction)}
+    pairs = set(split["offline_pairs"])
+    # one pair per training question, none for a held-out one; the run trained on those pairs only
+    assert pairs == {f"q{i}" for i in range(len(QUESTIONS))} - held and set(trained) <= pairs
+    assert split["offline_left_out"] == {"row whose prompt is held out for evaluation": 3 * len(held),
+                                         "pool answer over data.max_response_tokens=64": len(pairs)}
+    assert all(0.0 <= r["rewards/accuracy"] <= 1.0 for r in steps)
