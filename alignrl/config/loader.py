@@ -19,6 +19,20 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the file and every offending key."""
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as configs are written: `1e-4` is a number, as in YAML 1.2 (PyYAML's 1.1 rules read it as a string)."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _error_lines(err: ValidationError, prefix: tuple = ()) -> list[str]:
     lines = []
     for e in err.errors():
@@ -56,7 +70,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     parts = key.strip().split(".")
     if not all(parts):
         raise ConfigError(f"override {item!r} has an empty key segment")
-    return parts, yaml.safe_load(raw) if raw.strip() else ""
+    return parts, _yaml(raw) if raw.strip() else ""
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -113,7 +127,7 @@ def read_config_mapping(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if path.resolve() in seen:
         raise ConfigError(f"config file {path} extends itself through {' -> '.join(map(str, seen))}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _yaml(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
     if not isinstance(data, dict):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt
 from alignrl.data.oracle_prefs import oracle_preference_rows
-from alignrl.data.pools import group_pool, rank_pool
+from alignrl.data.pools import group_pool, rank_pool, ranked_answers
 from alignrl.data.prompts import content_key
 from alignrl.data.readers import DataError, last_user_text, read_preference_source
 from alignrl.rewards import make_reward
@@ -50,10 +50,7 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
         if data.prompt_dataset:
             rows = _on_split(rows, split, data.heldout_fraction, skipped)
         if form == "pool":
-            fits = [r for r in rows if cap is None or len(encode_response(tokenizer, r["response"])) <= cap]
-            if len(fits) < len(rows):
-                skipped[f"pool answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
-            rows = rank_pool(group_pool(fits, skipped), _reward(cfg), skipped)
+            rows = rank_pool(_pool_groups(rows, tokenizer, cap, skipped), run_reward(cfg), skipped)
     else:
         rows, where = oracle_preference_rows(cfg, cfg.data.pool_per_oracle, split), "the task oracles' pools"
     pairs = []
@@ -73,6 +70,34 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
     return pairs
 
 
+def load_ranked_pools(cfg: RunConfig, tokenizer, skipped: Counter | None = None) -> list[tuple[str, list[str]]]:
+    """(request, answers best first) per training prompt of a pool dataset, ranked by the run's reward:
+    the strong pools of ReAlign's reviser. A pair dataset's rows are pools of two (chosen, rejected)."""
+    skipped = Counter() if skipped is None else skipped
+    data = cfg.data
+    form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
+    if data.prompt_dataset:
+        rows = _on_split(rows, "train", data.heldout_fraction, skipped)
+    if form == "pairs":
+        cap = data.max_response_tokens
+        fits = [r for r in rows if cap is None or max(len(encode_response(tokenizer, r[side]))
+                                                      for side in ("chosen", "rejected")) <= cap]
+        if len(fits) < len(rows):
+            skipped[f"pair with an answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
+        return [(last_user_text(r["prompt"]), [r["chosen"], r["rejected"]]) for r in fits]
+    groups = _pool_groups(rows, tokenizer, data.max_response_tokens, skipped)
+    return [(last_user_text(g["prompt"]), [a for _, a in answers])
+            for g, answers in zip(groups, ranked_answers(groups, run_reward(cfg)))]
+
+
+def _pool_groups(rows: list[dict], tokenizer, cap: int | None, skipped: Counter) -> list[dict]:
+    """A pool's rows grouped by prompt, without the answers over `cap` tokens (EOS included)."""
+    fits = [r for r in rows if cap is None or len(encode_response(tokenizer, r["response"])) <= cap]
+    if len(fits) < len(rows):
+        skipped[f"pool answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
+    return group_pool(fits, skipped)
+
+
 def _on_split(rows: list[dict], split: str, heldout_fraction: float, skipped: Counter) -> list[dict]:
     """The rows whose prompts fall in `split` of the prompt dataset's content-hash split."""
     keep = [r for r in rows if is_heldout(content_key(r["prompt"]), heldout_fraction) == (split == "heldout")]
@@ -81,7 +106,7 @@ def _on_split(rows: list[dict], split: str, heldout_fraction: float, skipped: Co
     return keep
 
 
-def _reward(cfg: RunConfig):
+def run_reward(cfg: RunConfig):
     """The run's reward, in this process: it ranks a pool once, before any actor starts."""
     r = cfg.reward
     return make_reward(r.kind, r.function, r.model, r.url, r.timeout_s)

@@ -26,26 +26,31 @@ def group_pool(rows: list[dict], skipped: Counter) -> list[dict]:
     return list(groups.values())
 
 
+def ranked_answers(groups: list[dict], reward) -> list[list[tuple[float, str]]]:
+    """Each group's answers as (score, answer), best first (equal scores keep the pool's order).
+
+    `reward` has `score(prompts, responses, sample_ids)` (alignrl.rewards); every answer is scored in one call.
+    """
+    flat = [(n, i, r) for n, g in enumerate(groups) for i, r in enumerate(g["responses"])]
+    scores = reward.score([last_user_text(groups[n]["prompt"]) for n, _, _ in flat], [r for _, _, r in flat],
+                          [f"pool-{groups[n]['prompt_id']}-{i}" for n, i, _ in flat]) if flat else []
+    ranked: list[list[tuple[float, str]]] = [[] for _ in groups]
+    for (n, _, response), score in zip(flat, scores):
+        ranked[n].append((score, response))
+    return [sorted(answers, key=lambda a: -a[0]) for answers in ranked]
+
+
 def rank_pool(groups: list[dict], reward, skipped: Counter) -> list[dict]:
     """Per prompt: chosen = the answer the reward scores highest, rejected = the lowest.
 
-    `reward` has `score(prompts, responses, sample_ids)` (alignrl.rewards). A prompt with one answer,
-    or whose answers all score the same, gives no pair and is counted in `skipped`.
+    A prompt with one answer, or whose answers all score the same, gives no pair and is counted in `skipped`.
     """
-    flat = [(g, i, r) for g in groups for i, r in enumerate(g["responses"])]
-    scores = reward.score([last_user_text(g["prompt"]) for g, _, _ in flat], [r for _, _, r in flat],
-                          [f"pool-{g['prompt_id']}-{i}" for g, i, _ in flat]) if flat else []
-    by_group: dict[int, list[tuple[float, str]]] = {}
-    for (g, _, response), score in zip(flat, scores):
-        by_group.setdefault(id(g), []).append((score, response))
     rows = []
-    for g in groups:
-        scored = by_group.get(id(g), [])
-        if len(scored) < 2:
+    for g, answers in zip(groups, ranked_answers(groups, reward)):
+        if len(answers) < 2:
             skipped["prompt with fewer than 2 answers"] += 1
             continue
-        # max/min keep the first of equal scores: the pool's own order breaks no ties silently
-        best, worst = max(scored, key=lambda s: s[0]), min(scored, key=lambda s: s[0])
+        best, worst = answers[0], answers[-1]
         if best[0] == worst[0]:
             skipped["prompt whose answers all score the same"] += 1
             continue

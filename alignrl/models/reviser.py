@@ -3,7 +3,9 @@
 1. Warm-up: SFT of R(yh_1 | T_rev(x, yh_M)) on the first `sft_fraction` of training prompts.
 2. Quantile-anchored DPO with R_ref = the warm-up reviser, on the remaining prompts (k anchors).
 
-Strong pools come from the task's scripted oracles (m oracles x n samples, ranked by reward).
+Strong pools come from the preference dataset's pool of answers to the prompt dataset's training
+prompts, ranked by the run's reward; with task prompts, from the task's scripted oracles (m oracles x
+n samples, ranked by reward).
 Training runs in-process, like the policy's SFT warm-up; the result is a safetensors HF dir that
 the ReviserActor serves.
 """
@@ -23,10 +25,11 @@ from alignrl.algorithms.dpo import dpo_loss
 from alignrl.algorithms.realign import RealignParams, reviser_rank_triples, revision_context
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, encode_response, pack_sequences
+from alignrl.data.offline import load_ranked_pools, run_reward
+from alignrl.data.prompts import prompt_splits, task_splits
 from alignrl.learning.forward import sequence_logprobs
 from alignrl.metrics import MetricsSink
 from alignrl.models.generate import generate
-from alignrl.data.prompts import task_splits
 from alignrl.models.sft import _progress, sft_loss
 from alignrl.models.tiny import load_model_dir, save_model_dir
 from alignrl.tasks import make_task
@@ -42,6 +45,8 @@ class ReviserResult:
     sft_loss: float
     dpo_loss: float
     seconds: float
+    warmup_examples: int = 0  # (worst -> best) revisions it warmed up on, one per pool
+    dpo_pairs: int = 0  # quantile-anchored pairs, from the pools of at least k answers
 
 
 def revision_ids(tokenizer, request: str, draft: str, template: str, budget: int) -> list[int]:
@@ -57,10 +62,21 @@ def revision_ids(tokenizer, request: str, draft: str, template: str, budget: int
     return ids
 
 
-def _ranked_pools(cfg: RunConfig, params: RealignParams) -> list[tuple[object, list[str]]]:
+def _ranked_pools(cfg: RunConfig, params: RealignParams, tokenizer) -> list[tuple[str, list[str]]]:
+    """(request, strong answers best first) per training prompt.
+
+    With a prompt dataset, the preference dataset's pool (e.g. AlpacaEval's leaderboard answers) ranked
+    by the run's reward; with task prompts, the scripted oracles' pools.
+    """
+    if cfg.data.prompt_dataset:
+        if not cfg.data.preference_dataset:
+            raise ValueError("ReAlign's reviser learns from strong answers to your prompts: set data.preference_dataset "
+                             "to a pool of them (several `response` rows per prompt), or give algorithm.reviser.path")
+        return load_ranked_pools(cfg, tokenizer)
     tasks = {name: make_task(name, **cfg.data.task_options.get(name, {})) for name in cfg.data.tasks}
     oracles = default_oracles()
-    return [(p, [r.text for r in strong_pool(tasks[p.task], p, oracles, params.reviser.pool_per_oracle, cfg.data.seed)])
+    return [(p.text, [r.text for r in strong_pool(tasks[p.task], p, oracles, params.reviser.pool_per_oracle,
+                                                  cfg.data.seed)])
             for p in task_splits(cfg).train]
 
 
@@ -77,15 +93,16 @@ def revise(model, tokenizer, requests: list[str], drafts: list[str], template: s
 
 
 def _evaluate(cfg: RunConfig, policy, reviser, tokenizer, template: str) -> tuple[float, float, float]:
-    """Sampled held-out drafts of the policy vs the reviser's greedy revisions of them."""
-    heldout = task_splits(cfg).heldout[: cfg.eval.num_prompts]
-    tasks = {name: make_task(name) for name in cfg.data.tasks}
+    """Sampled held-out drafts of the policy vs the reviser's greedy revisions of them, by the run's reward."""
+    heldout = prompt_splits(cfg).heldout[: cfg.eval.num_prompts]
     n = cfg.eval.max_new_tokens
-    drafts = generate(policy, tokenizer, [encode_prompt(tokenizer, p.text) for p in heldout], n,
-                      temperature=cfg.generation.temperature, seed=cfg.runtime.seed)
+    drafts = generate(policy, tokenizer, [encode_prompt(tokenizer, getattr(p, "chat", None) or p.text) for p in heldout],
+                      n, temperature=cfg.generation.temperature, seed=cfg.runtime.seed)
     revisions = revise(reviser, tokenizer, [p.text for p in heldout], [d.text for d in drafts], template, n)
-    draft_r = [tasks[p.task].reward(p.text, d.text) for p, d in zip(heldout, drafts)]
-    rev_r = [tasks[p.task].reward(p.text, r.text) for p, r in zip(heldout, revisions)]
+    reward = run_reward(cfg)
+    requests, ids = [p.text for p in heldout], [str(p.prompt_id) for p in heldout]
+    draft_r = reward.score(requests, [d.text for d in drafts], ids)
+    rev_r = reward.score(requests, [r.text for r in revisions], ids)
     wins = sum(r > d for r, d in zip(rev_r, draft_r))
     return sum(draft_r) / len(draft_r), sum(rev_r) / len(rev_r), wins / len(rev_r)
 
@@ -103,14 +120,16 @@ def train_reviser(cfg: RunConfig, init_dir: str | Path, out_dir: str | Path) -> 
     policy = copy.deepcopy(model).eval()
     pad = tokenizer.pad_token_id
     budget = _budget(model, cfg.generation.max_new_tokens)
-    pools = _ranked_pools(cfg, params)
+    pools = [(x, pool) for x, pool in _ranked_pools(cfg, params, tokenizer) if len(pool) >= 2]
     n_sft = int(len(pools) * rp.sft_fraction)
-    warmup = [(revision_ids(tokenizer, p.text, pool[-1], rp.template, budget), encode_response(tokenizer, pool[0]))
-              for p, pool in pools[:n_sft]]
-    triples = reviser_rank_triples(len(pools[0][1]), params.k, params.top_anchor_chosen, params.reviser_pairing)
-    pairs = [(revision_ids(tokenizer, p.text, pool[a - 1], rp.template, budget),
+    warmup = [(revision_ids(tokenizer, x, pool[-1], rp.template, budget), encode_response(tokenizer, pool[0]))
+              for x, pool in pools[:n_sft]]
+    # quantile anchors per pool: a dataset's pools differ in size, and one smaller than k gives no DPO pairs
+    pairs = [(revision_ids(tokenizer, x, pool[a - 1], rp.template, budget),
               encode_response(tokenizer, pool[c - 1]), encode_response(tokenizer, pool[r - 1]))
-             for p, pool in pools[n_sft:] for a, c, r in triples if pool[c - 1] != pool[r - 1]]
+             for x, pool in pools[n_sft:] if len(pool) >= params.k
+             for a, c, r in reviser_rank_triples(len(pool), params.k, params.top_anchor_chosen, params.reviser_pairing)
+             if pool[c - 1] != pool[r - 1]]
     if not warmup or not pairs:
         raise ValueError(f"reviser training needs warm-up and DPO data; got {len(warmup)} and {len(pairs)} "
                          f"(raise data.n_train or change algorithm.reviser.sft_fraction)")
@@ -158,7 +177,8 @@ def train_reviser(cfg: RunConfig, init_dir: str | Path, out_dir: str | Path) -> 
                                            "reviser/win_rate": win})
     sink.close()
     model_dir = save_model_dir(model, tokenizer, out / "model")
-    result = ReviserResult(str(model_dir), draft_r, rev_r, win, sft_value, dpo_value, time.perf_counter() - started)
+    result = ReviserResult(str(model_dir), draft_r, rev_r, win, sft_value, dpo_value, time.perf_counter() - started,
+                           len(warmup), len(pairs))
     (out / "reviser_result.json").write_text(json.dumps(asdict(result), indent=2))
     return result
 
@@ -172,11 +192,13 @@ def ensure_reviser(cfg: RunConfig, out: Path, policy_dir: Path) -> Path:
         return Path(params.path)
     root = Path(out) / "reviser"
     stamp, model_dir = root / "fingerprint", root / "model"
-    key = sections_fingerprint(cfg, ("model", "data", "sft")) + json.dumps(params.model_dump(mode="json"),
-                                                                            sort_keys=True)
+    # the reward is in the key: it ranks a dataset's pools
+    key = sections_fingerprint(cfg, ("model", "data", "sft", "reward")) + json.dumps(params.model_dump(mode="json"),
+                                                                                       sort_keys=True)
     if not (model_dir.is_dir() and stamp.is_file() and stamp.read_text() == key):
         result = train_reviser(cfg, policy_dir, root)
         print(f"reviser: held-out drafts {result.draft_reward:.3f} -> revisions {result.revision_reward:.3f} "
-              f"(win rate {result.revision_win_rate:.2f}) in {result.seconds:.1f}s")
+              f"(win rate {result.revision_win_rate:.2f}), trained on {result.warmup_examples} warm-up revisions and "
+              f"{result.dpo_pairs} DPO pairs in {result.seconds:.1f}s")
         stamp.write_text(key)
     return model_dir

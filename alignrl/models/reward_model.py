@@ -24,6 +24,7 @@ from alignrl.data.alpaca_eval import alpaca_eval_dir, read_judgment_file
 from alignrl.data.readers import DataError
 from alignrl.metrics import MetricsSink
 from alignrl.models.adapters import target_problem
+from alignrl.models.quiet_loading import quiet_loading
 from alignrl.models.rm_eval import evaluate_pairs, evaluate_reward_model, length_vote, pair_inputs
 from alignrl.models.rm_inputs import (LengthFeature, RMSpec, encode_inputs, length_term, padded, prepare_padding,
                                       resolve_input_format)
@@ -198,7 +199,8 @@ def train_reward_model(cfg: RewardModelConfig, out_dir: str | Path) -> RMResult:
         raise DataError(f"need pairs on both sides of the split; got {len(train)} train, {len(heldout)} held out")
     backbone = cfg.backbone or str(default_backbone())
     tokenizer = AutoTokenizer.from_pretrained(backbone)
-    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
+    with quiet_loading():  # the new head is meant to be untrained: transformers' report of it is noise here
+        model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
     prepare_padding(model, tokenizer)
     input_format = resolve_input_format(cfg.input_format, tokenizer)
     if cfg.lora is not None:

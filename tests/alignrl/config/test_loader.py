@@ -139,3 +139,11 @@ def test_every_field_is_documented():
     undocumented = [key for key, _, _, doc in rows if not doc]
     assert undocumented == []
     assert any(key == "algorithm[grpo].clip_eps" for key, *_ in rows)
+
+
+def test_exponent_numbers_are_numbers_in_files_and_overrides(tmp_path):
+    # PyYAML's YAML 1.1 rules read `1e-4` as a string, and the run would stop on "not a valid number".
+    (tmp_path / "run.yaml").write_text("optim: {lr: 1e-4}\n")
+    assert load_config(tmp_path / "run.yaml").optim.lr == 1e-4
+    assert load_config(tmp_path / "run.yaml", ["optim.lr=2E-5"]).optim.lr == 2e-5
+    assert load_config(tmp_path / "run.yaml", ["logging.project=1e3x"]).logging.project == "1e3x"

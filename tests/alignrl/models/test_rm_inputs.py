@@ -24,3 +24,4 @@ def test_the_length_feature_counts_its_unit():
     assert LengthFeature(2.0, "chars")("abc") == pytest.approx(2.0 * math.log(4))
     assert LengthFeature(2.0, "words")("abc") == pytest.approx(2.0 * math.log(2))
     assert LengthFeature.from_meta({"length_weight": 1.0}).unit == "words"  # saved before the field existed
+
