@@ -45,10 +45,8 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
     data = cfg.data
     cap = data.max_response_tokens
     if data.preference_dataset:
-        form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
+        form, rows = _dataset_rows(cfg, split, skipped)
         where = data.preference_dataset
-        if data.prompt_dataset:
-            rows = _on_split(rows, split, data.heldout_fraction, skipped)
         if form == "pool":
             rows = rank_pool(_pool_groups(rows, tokenizer, cap, skipped), run_reward(cfg), skipped)
     else:
@@ -65,8 +63,8 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
                                  chosen, rejected, row.get("chosen_reward"), row.get("rejected_reward"),
                                  row.get("source") or "off"))
     if not pairs:
-        reasons = ", ".join(f"{why}: {n}" for why, n in skipped.most_common()) or "none read"
-        raise DataError(f"{where}: no usable preference pairs for offline training (left out: {reasons})")
+        raise DataError(f"{where}: no usable preference pairs for offline training "
+                        f"(left out: {left_out_text(skipped) or 'none read'})")
     return pairs
 
 
@@ -74,25 +72,40 @@ def load_ranked_pools(cfg: RunConfig, tokenizer, skipped: Counter | None = None)
     """(request, answers best first) per training prompt of a pool dataset, ranked by the run's reward:
     the strong pools of ReAlign's reviser. A pair dataset's rows are pools of two (chosen, rejected)."""
     skipped = Counter() if skipped is None else skipped
-    data = cfg.data
-    form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
-    if data.prompt_dataset:
-        rows = _on_split(rows, "train", data.heldout_fraction, skipped)
+    cap = cfg.data.max_response_tokens
+    form, rows = _dataset_rows(cfg, "train", skipped)
     if form == "pairs":
-        cap = data.max_response_tokens
-        fits = [r for r in rows if cap is None or max(len(encode_response(tokenizer, r[side]))
-                                                      for side in ("chosen", "rejected")) <= cap]
+        fits = [r for r in rows if _fits(tokenizer, (r["chosen"], r["rejected"]), cap)]
         if len(fits) < len(rows):
             skipped[f"pair with an answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
         return [(last_user_text(r["prompt"]), [r["chosen"], r["rejected"]]) for r in fits]
-    groups = _pool_groups(rows, tokenizer, data.max_response_tokens, skipped)
+    groups = _pool_groups(rows, tokenizer, cap, skipped)
     return [(last_user_text(g["prompt"]), [a for _, a in answers])
             for g, answers in zip(groups, ranked_answers(groups, run_reward(cfg)))]
 
 
+def left_out_text(skipped: Counter) -> str:
+    """What was left out, by reason, most first: "reason: count; reason: count"."""
+    return "; ".join(f"{why}: {n}" for why, n in skipped.most_common())
+
+
+def _dataset_rows(cfg: RunConfig, split: str, skipped: Counter) -> tuple[str, list[dict]]:
+    """The preference dataset's form and rows; with a prompt dataset, only the rows of `split`'s prompts."""
+    data = cfg.data
+    form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
+    if data.prompt_dataset:
+        rows = _on_split(rows, split, data.heldout_fraction, skipped)
+    return form, rows
+
+
+def _fits(tokenizer, answers, cap: int | None) -> bool:
+    """Whether every answer is within `cap` tokens, EOS included (null: no cap)."""
+    return cap is None or all(len(encode_response(tokenizer, a)) <= cap for a in answers)
+
+
 def _pool_groups(rows: list[dict], tokenizer, cap: int | None, skipped: Counter) -> list[dict]:
     """A pool's rows grouped by prompt, without the answers over `cap` tokens (EOS included)."""
-    fits = [r for r in rows if cap is None or len(encode_response(tokenizer, r["response"])) <= cap]
+    fits = [r for r in rows if _fits(tokenizer, (r["response"],), cap)]
     if len(fits) < len(rows):
         skipped[f"pool answer over data.max_response_tokens={cap}"] += len(rows) - len(fits)
     return group_pool(fits, skipped)

@@ -13,7 +13,7 @@ from alignrl.algorithms import get_algorithm
 from alignrl.buffer import read_state
 from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, fit_prompt
-from alignrl.data.offline import load_offline_pairs
+from alignrl.data.offline import left_out_text, load_offline_pairs
 from alignrl.metrics import MetricsSink, drop_rows_after
 from alignrl.offline import use_offline_builds
 from alignrl.data.prompts import DatasetPrompt, prompt_splits
@@ -60,8 +60,8 @@ def _offline_pairs(cfg: RunConfig, tokenizer) -> tuple[list, dict[str, int]]:
     left_out = Counter()
     pairs = load_offline_pairs(cfg, tokenizer, skipped=left_out)
     if left_out:
-        reasons = "; ".join(f"{why}: {n}" for why, n in left_out.most_common())
-        print(f"offline data: {len(pairs)} pairs from {cfg.data.preference_dataset}; left out: {reasons}", flush=True)
+        print(f"offline data: {len(pairs)} pairs from {cfg.data.preference_dataset}; left out: "
+              f"{left_out_text(left_out)}", flush=True)
     return pairs, dict(left_out)
 
 
