@@ -94,6 +94,9 @@ class DataConfig(StrictModel):
     n_heldout: int = Field(128, ge=1, description="most held-out prompts for evaluation (never trained on)")
     heldout_fraction: float = Field(
         0.2, gt=0, lt=1, description="share of prompts held out, by a hash of each prompt's content (tasks or dataset)")
+    heldout_every: int | None = Field(
+        None, ge=2, description="hold out the prompt dataset's rows 0, N, 2N, ... instead of the hash split (AlpacaEval's "
+        "evaluation split, prompt_id % 5 == 0, is 5); null: the hash split at heldout_fraction")
     seed: int = Field(0, description="seed of the task prompt draw")
     prompt_dataset: str | None = Field(
         None, description="prompts to train and evaluate on instead of task prompts: .parquet/.jsonl file, save_to_disk dir or hub id")
@@ -115,6 +118,13 @@ class DataConfig(StrictModel):
     overlong_prompts: Literal["reject", "truncate"] = Field(
         "reject", description="what to do with a prompt over max_prompt_tokens: stop with an error, or keep its tail")
 
+
+    @model_validator(mode="after")
+    def _row_split_needs_a_dataset(self):
+        if self.heldout_every is not None and not self.prompt_dataset:
+            raise ValueError("data.heldout_every splits data.prompt_dataset by row, and no prompt_dataset is set "
+                             "(task prompts are split by hash at data.heldout_fraction)")
+        return self
 
     @field_validator("columns")
     @classmethod

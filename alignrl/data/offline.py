@@ -13,10 +13,9 @@ from alignrl.config.schema import RunConfig
 from alignrl.data.encoding import encode_prompt, encode_response, fit_prompt
 from alignrl.data.oracle_prefs import oracle_preference_rows
 from alignrl.data.pools import group_pool, rank_pool, ranked_answers
-from alignrl.data.prompts import content_key
+from alignrl.data.prompts import heldout_test
 from alignrl.data.readers import DataError, last_user_text, read_preference_source
 from alignrl.rewards import make_reward
-from alignrl.tasks.base import is_heldout
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,8 @@ def load_offline_pairs(cfg: RunConfig, tokenizer, split: str = "train",
     """The dataset's pairs (a pool's best vs worst by the run's reward; with no dataset, the task oracles'
     best-vs-worst pools on `split`), tokenized. What was left out is counted by reason in `skipped`.
 
-    With a prompt dataset, a preference row whose prompt is one of its held-out prompts (by content
-    hash) is never trained on: `split` "train" leaves those rows out, "heldout" keeps only them.
+    With a prompt dataset, a preference row whose prompt is one of its held-out prompts (by its
+    configured split) is never trained on: `split` "train" leaves those rows out, "heldout" keeps only them.
     """
     skipped = Counter() if skipped is None else skipped
     data = cfg.data
@@ -94,7 +93,7 @@ def _dataset_rows(cfg: RunConfig, split: str, skipped: Counter) -> tuple[str, li
     data = cfg.data
     form, rows = read_preference_source(data.preference_dataset, data.dataset_split, data.columns)
     if data.prompt_dataset:
-        rows = _on_split(rows, split, data.heldout_fraction, skipped)
+        rows = _on_split(rows, split, heldout_test(cfg), skipped)
     return form, rows
 
 
@@ -111,9 +110,9 @@ def _pool_groups(rows: list[dict], tokenizer, cap: int | None, skipped: Counter)
     return group_pool(fits, skipped)
 
 
-def _on_split(rows: list[dict], split: str, heldout_fraction: float, skipped: Counter) -> list[dict]:
-    """The rows whose prompts fall in `split` of the prompt dataset's content-hash split."""
-    keep = [r for r in rows if is_heldout(content_key(r["prompt"]), heldout_fraction) == (split == "heldout")]
+def _on_split(rows: list[dict], split: str, held, skipped: Counter) -> list[dict]:
+    """The rows whose prompts fall in `split` of the prompt dataset's split (`held` tells a held-out prompt)."""
+    keep = [r for r in rows if held(r["prompt"]) == (split == "heldout")]
     if split == "train" and len(keep) < len(rows):
         skipped["row whose prompt is held out for evaluation"] += len(rows) - len(keep)
     return keep

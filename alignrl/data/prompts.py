@@ -1,14 +1,16 @@
 """The prompts a run trains and evaluates on: the user's prompt dataset, or prompts of the verifiable tasks.
 
 A prompt dataset (`data.prompt_dataset`) is split by a hash of each prompt's content, so a prompt is
-held out whatever the file's order, the seed or the sizes, and never trained on. Identical prompts
-collapse into one (the first row's id is kept).
+held out whatever the file's order, the seed or the sizes, and never trained on. With
+`data.heldout_every: N` it is split by row position instead (rows 0, N, 2N, ... are held out), to keep
+a dataset's own evaluation split. Identical prompts collapse into one (the first row's id is kept).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from alignrl.config.schema import RunConfig
@@ -41,10 +43,38 @@ def task_splits(cfg: RunConfig) -> PromptSplits:
 
 
 def dataset_splits(cfg: RunConfig) -> PromptSplits:
-    """The prompt dataset's rows, split by content hash; at most n_train / n_heldout of each, in file order."""
+    """The prompt dataset's rows, split as configured; at most n_train / n_heldout of each, in file order."""
+    data = cfg.data
+    train, heldout = [], []
+    for prompt, held in _split_rows(cfg):
+        (heldout if held else train).append(prompt)
+    if not train or not heldout:
+        rule = (f"data.heldout_every={data.heldout_every}" if data.heldout_every
+                else f"data.heldout_fraction={data.heldout_fraction}")
+        raise DataError(f"{data.prompt_dataset}: {len(train) + len(heldout)} distinct prompts give {len(train)} "
+                        f"training and {len(heldout)} held-out ones at {rule}; a run needs both (add prompts or "
+                        f"change the split)")
+    return PromptSplits(train=train[: data.n_train], heldout=heldout[: data.n_heldout])
+
+
+def heldout_test(cfg: RunConfig) -> Callable[[str | list], bool]:
+    """Whether a prompt (text or messages) is held out by the prompt dataset's split, for data read beside it.
+
+    The hash split places any prompt; the every-N split knows only the dataset's rows, and a prompt the
+    dataset lacks counts as a training prompt.
+    """
+    data = cfg.data
+    if not data.heldout_every:
+        return lambda prompt: is_heldout(content_key(prompt), data.heldout_fraction)
+    held = {content_key(p.chat) for p, is_held in _split_rows(cfg) if is_held}
+    return lambda prompt: content_key(prompt) in held
+
+
+def _split_rows(cfg: RunConfig) -> list[tuple[DatasetPrompt, bool]]:
+    """Each distinct prompt of the dataset (first row kept) and whether it is held out."""
     data = cfg.data
     rows = read_prompts(data.prompt_dataset, split=data.dataset_split, columns=data.columns)
-    train, heldout, seen, ids = [], [], set(), {}
+    out, seen, ids = [], set(), {}
     for index, row in enumerate(rows):
         key = content_key(row["prompt"])
         if key in seen:
@@ -54,13 +84,10 @@ def dataset_splits(cfg: RunConfig) -> PromptSplits:
             raise DataError(f"{data.prompt_dataset}: rows {ids[row['prompt_id']]} and {index} share prompt_id "
                             f"{row['prompt_id']!r} but differ in content")
         ids[row["prompt_id"]] = index
-        prompt = DatasetPrompt(row["prompt_id"], last_user_text(row["prompt"]), row["prompt"], row.get("task"))
-        (heldout if is_heldout(key, data.heldout_fraction) else train).append(prompt)
-    if not train or not heldout:
-        raise DataError(f"{data.prompt_dataset}: {len(seen)} distinct prompts give {len(train)} training and "
-                        f"{len(heldout)} held-out ones at data.heldout_fraction={data.heldout_fraction}; "
-                        f"a run needs both (add prompts or change the fraction)")
-    return PromptSplits(train=train[: data.n_train], heldout=heldout[: data.n_heldout])
+        held = index % data.heldout_every == 0 if data.heldout_every else is_heldout(key, data.heldout_fraction)
+        out.append((DatasetPrompt(row["prompt_id"], last_user_text(row["prompt"]), row["prompt"], row.get("task")),
+                    held))
+    return out
 
 
 def prompt_splits(cfg: RunConfig) -> PromptSplits:

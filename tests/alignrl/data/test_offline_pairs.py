@@ -45,6 +45,18 @@ def test_a_pool_gives_pairs_for_training_prompts_only(tmp_path, char_tokenizer):
     assert {p.prompt for p in heldout} == set(held)
 
 
+def test_with_every_nth_prompt_held_out_no_answer_to_those_prompts_trains(tmp_path, char_tokenizer):
+    brief, ramble = "word " * 24 + "done.", "word " * 60
+    pool = _write(tmp_path / "pool.jsonl", [{"instruction": q, "output": a} for q in QUESTIONS for a in (ramble, brief)])
+    skipped = Counter()
+    cfg = _cfg(tmp_path, pool, "data.heldout_every=3")
+    train = load_offline_pairs(cfg, char_tokenizer, skipped=skipped)
+    assert {p.prompt for p in train} == {q for i, q in enumerate(QUESTIONS) if i % 3}
+    assert skipped == Counter({"row whose prompt is held out for evaluation": 2 * 10})
+    heldout = load_offline_pairs(cfg, char_tokenizer, split="heldout")
+    assert {p.prompt for p in heldout} == set(QUESTIONS[::3])
+
+
 def test_answers_over_the_cap_leave_the_pool_before_ranking(tmp_path, char_tokenizer):
     best_but_long, short, shorter = "word " * 24 + "done.", "yes, done.", "ok"
     pool = _write(tmp_path / "pool.jsonl", [{"instruction": q, "output": a} for q in QUESTIONS

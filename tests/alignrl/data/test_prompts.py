@@ -7,7 +7,7 @@ import pytest
 
 from alignrl.config import load_config_dict
 from alignrl.data.encoding import encode_prompt
-from alignrl.data.prompts import DatasetPrompt, dataset_splits, prompt_splits
+from alignrl.data.prompts import DatasetPrompt, dataset_splits, heldout_test, prompt_splits
 from alignrl.data.readers import DataError, read_preferences, read_prompts
 
 
@@ -114,3 +114,27 @@ def test_conversational_preferences(tmp_path):
                                         r"assistant turn"):
         read_preferences(_jsonl(tmp_path / "u.jsonl", [{"prompt": "p", "chosen": [{"role": "user", "content": "a"}],
                                                         "rejected": "b"}]))
+
+
+def test_every_nth_row_is_held_out_to_keep_a_datasets_own_split(tmp_path):
+    rows = ROWS + [ROWS[5]]  # a repeat keeps its first row's place
+    cfg = _cfg(_jsonl(tmp_path / "p.jsonl", rows), columns={"prompt": "instruction", "prompt_id": "id"},
+               heldout_every=5, n_heldout=100)
+    splits = dataset_splits(cfg)
+    assert [p.prompt_id for p in splits.heldout] == [f"u{i}" for i in range(0, 60, 5)]
+    assert len(splits.train) == 48 and "u5" not in {p.prompt_id for p in splits.train}
+    held = heldout_test(cfg)
+    assert held(ROWS[10]["instruction"]) and not held(ROWS[11]["instruction"]) and not held("not in the file")
+
+
+def test_a_split_without_heldout_rows_names_the_rule(tmp_path):
+    cfg = _cfg(_jsonl(tmp_path / "p.jsonl", ROWS[:1]), columns={"prompt": "instruction"}, heldout_every=5)
+    with pytest.raises(DataError, match=r"1 distinct prompts give 0 training.*data.heldout_every=5"):
+        dataset_splits(cfg)
+
+
+def test_the_row_split_without_a_prompt_dataset_is_an_error():
+    from alignrl.config.loader import ConfigError
+
+    with pytest.raises(ConfigError, match="data.heldout_every splits data.prompt_dataset by row"):
+        load_config_dict({"data": {"heldout_every": 5}})
