@@ -70,15 +70,21 @@ FIELDS = (("model", "path"), ("model", "tokenizer"), ("data", "prompt_dataset"),
           ("data", "preference_dataset"), ("reward", "model"))
 
 
-def use_offline_builds(cfg):
-    """The config with registered hub ids replaced by their offline builds, when ALIGNRL_OFFLINE is on."""
+def offline_sections(cfg) -> dict:
+    """The config fields that ALIGNRL_OFFLINE replaces, as sections ({"model": {"path": DIR}, ...}); {} when off."""
     if not offline():
-        return cfg
+        return {}
     sections = {}
     for section, name in FIELDS:
         value = getattr(getattr(cfg, section), name)
         if isinstance(value, str) and value in OFFLINE_BUILDS:
             sections.setdefault(section, {})[name] = OFFLINE_BUILDS.get(value)()
+    return sections
+
+
+def use_offline_builds(cfg):
+    """The config with registered hub ids replaced by their offline builds, when ALIGNRL_OFFLINE is on."""
+    sections = offline_sections(cfg)
     if not sections:
         return cfg
     return cfg.model_copy(update={s: getattr(cfg, s).model_copy(update=u) for s, u in sections.items()})

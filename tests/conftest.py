@@ -82,6 +82,23 @@ def smollm2_dir() -> Path:
     return build_smollm2(cache_root() / "models" / "SmolLM2-135M-Instruct")
 
 
+@pytest.fixture
+def alpaca_eval(monkeypatch, smollm2_dir, tmp_path):
+    """The shipped SmolLM2 configs' hub ids on their offline builds (ALIGNRL_OFFLINE=1): the test cache's
+    SmolLM2 and the AlpacaEval package (skips where it is absent), pool files under tmp_path."""
+    from alignrl.data.alpaca_eval import alpaca_eval_dir
+    from alignrl.data.readers import DataError
+    from alignrl.offline import DATA_ENV_VAR, ENV_VAR, MODELS_ENV_VAR
+
+    try:
+        alpaca_eval_dir()
+    except DataError as err:
+        pytest.skip(str(err))
+    monkeypatch.setenv(ENV_VAR, "1")
+    monkeypatch.setenv(MODELS_ENV_VAR, str(smollm2_dir.parent))
+    monkeypatch.setenv(DATA_ENV_VAR, str(tmp_path / "data"))
+
+
 @pytest.fixture(scope="session")
 def warm_policy():
     """The SFT-warmed tiny policy of the e2e runs, built once and cached across sessions by its config."""

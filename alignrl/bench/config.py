@@ -22,5 +22,9 @@ class BenchConfig(StrictModel):
     trl_repeats: int = Field(3, ge=1, description="alternating alignrl/TRL repeats per algorithm; medians are reported")
     trl_prompts: int = Field(8, ge=2, description="prompts per step in the comparison (even: 2 learner ranks)")
     group_size: int = Field(4, ge=2, description="GRPO completions per prompt, both systems")
+    compare_overrides: dict = Field({}, description="sections merged over the base for alignrl's side of the TRL "
+                                    "comparison only (its best layout, e.g. resources.layout: colocated)")
+    trl_bf16: bool = Field(False, description="TRL trains under bf16 mixed precision (TrainingArguments.bf16; on CPU, "
+                           "autocast), where that is its faster setting")
     sync_hidden_sizes: list[int] = Field([128, 256, 512, 1024], description="hidden sizes of the weight-sync sweep ([] skips it)")
     sync_repeats: int = Field(3, ge=1, description="weight syncs timed per model size (median reported)")

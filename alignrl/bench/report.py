@@ -13,7 +13,8 @@ COLUMNS = [("samples_per_s", "samples/s", "{:.1f}"), ("tokens_per_s", "response 
            ("step_seconds", "s/step", "{:.3f}"), ("learner_busy", "learner busy", "{:.2f}"),
            ("generator_busy", "generator busy", "{:.2f}"), ("overlap_efficiency", "overlap eff.", "{:.2f}"),
            ("reward_before", "reward before", "{:.3f}"), ("reward_after", "reward after", "{:.3f}"),
-           ("reward_gain_per_s", "gain / s", "{:.4f}")]
+           ("reward_gain_per_s", "gain / s", "{:.4f}"), ("weight_sync_seconds", "sync s/step", "{:.2f}"),
+           ("peak_rss_gb", "learner peak RSS GB", "{:.1f}")]
 
 
 def write_table(path: Path, runs: dict[str, dict], ratios: dict[str, float], extra: dict) -> None:
@@ -29,10 +30,10 @@ def write_table(path: Path, runs: dict[str, dict], ratios: dict[str, float], ext
                   f"| bare_deepspeed | {floor['samples_per_s']:.1f} | {floor['step_seconds']:.3f} |"]
     if "trl" in extra:
         lines += ["", "alignrl against TRL (trained completions/s, medians of alternating repeats):", "",
-                  "| algorithm | alignrl | TRL | alignrl / TRL | repeats |", "|---|---|---|---|---|"]
+                  "| algorithm | alignrl | TRL | alignrl / TRL | repeats | TRL bf16 |", "|---|---|---|---|---|---|"]
         for kind, r in extra["trl"].items():
             lines.append(f"| {kind} | {r['alignrl_median']:.1f} | {r['trl_median']:.1f} | {r['ratio']:.2f} | "
-                         f"{r['repeats']} |")
+                         f"{r['repeats']} | {r.get('trl_bf16', False)} |")
     if extra.get("weight_sync"):
         lines += ["", "Weight sync, learner rank 0 -> generator (median seconds):", "",
                   "| hidden | params | MB | path | export | transfer + load | total | GB/s |",

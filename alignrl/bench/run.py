@@ -19,6 +19,7 @@ from alignrl.config import load_config_dict
 from alignrl.bench.config import BenchConfig
 from alignrl.config.loader import load_config, merge_sections, read_config_mapping
 from alignrl.metrics import MetricsSink, read_metrics
+from alignrl.offline import offline_sections
 from alignrl.bench.floor import run_floor
 from alignrl.bench.report import write_plots, write_table
 from alignrl.bench.sync import measure_weight_sync
@@ -57,6 +58,8 @@ def run_figures(out: Path, train_batch: int, result) -> dict:
         "step_seconds": step_s,
         "samples_per_s": train_batch / step_s,
         "tokens_per_s": _mean(measured, "perf/gen_tokens_per_s"),
+        "weight_sync_seconds": _mean(measured, "perf/weight_sync_seconds"),
+        "peak_rss_gb": max((r.get("learner/peak_rss_gb") or 0.0 for r in steps), default=0.0),
         "learner_busy": learner_busy,
         "generator_busy": generator_busy,
         # max(gen, train) / step time: 1.0 means the longer of the two stages fills every step.
@@ -93,18 +96,19 @@ def run_bench(config_path: str | Path, out_dir: str | Path, overrides: list[str]
         require_trl()  # before minutes of runs, not after
     runs: dict[str, dict] = {}
     configs, extra = {}, {}
-    first = _run_config(base, bench, plan[0][0], plan[0][1], plan[0][2])
+    # ALIGNRL_OFFLINE=1: hub ids -> offline builds once, so every run (and TRL) reads the same files.
+    base = merge_sections(base, offline_sections(load_config_dict(base, "bench base")))
+    first = _run_config(base, bench, *plan[0])
     policy_dir, _ = initial_policy(first, out)  # one starting policy (and SFT warm-up) for every run
     base = merge_sections(base, {"model": {"path": str(policy_dir)}})
     with RaySession(first):  # one Ray for every run: start-up is paid once and never measured
         for name, source, staleness in plan:
             cfg = configs[name] = _run_config(base, bench, name, source, staleness)
             result = run_training(cfg, out / "runs" / name)
-            runs[name] = {"source": source, "max_staleness": staleness,
+            runs[name] = {"source": source, "max_staleness": staleness, "layout": cfg.resources.layout,
                           **run_figures(out / "runs" / name, cfg.runtime.train_batch_size, result)}
         if bench.trl:  # alternating repeats, alignrl first, in the same session
-            extra["trl"] = {kind: compare(base, str(policy_dir), kind, bench.trl_steps, bench.trl_prompts,
-                                          bench.group_size, bench.trl_repeats, out / "trl")
+            extra["trl"] = {kind: compare(base, str(policy_dir), kind, bench, out / "trl")
                             for kind in ("grpo", "online_dpo")}
         if bench.sync_hidden_sizes:
             extra["weight_sync"] = measure_weight_sync(base, bench.sync_hidden_sizes, bench.sync_repeats,

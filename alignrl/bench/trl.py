@@ -90,8 +90,9 @@ def trl_reward(cfg):
     return alignrl_reward
 
 
-def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
-    """Trained completions per second of TRL on the same setup (step times from a callback)."""
+def run_trl_side(cfg, policy_dir: str, out: Path, bf16: bool = False) -> tuple[float, bool]:
+    """Trained completions per second of TRL on the same setup (step times from a callback), and
+    whether its trainer ran under bf16 mixed precision."""
     require_trl()
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
@@ -109,7 +110,7 @@ def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
     common = {"output_dir": str(out), "max_steps": rt.total_steps, "learning_rate": cfg.optim.lr,
               "lr_scheduler_type": "constant", "warmup_steps": 0, "report_to": "none", "save_strategy": "no",
               "logging_steps": 10**6, "use_cpu": not torch.cuda.is_available(), "seed": rt.seed, "disable_tqdm": True,
-              "dataloader_num_workers": 0, "temperature": cfg.generation.temperature}
+              "dataloader_num_workers": 0, "temperature": cfg.generation.temperature, "bf16": bf16}
     model = AutoModelForCausalLM.from_pretrained(policy_dir, use_safetensors=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(policy_dir)
     dataset = _trl_dataset(cfg, rt.total_steps * rt.prompts_per_step * 2)
@@ -137,23 +138,30 @@ def run_trl_side(cfg, policy_dir: str, out: Path) -> float:
     finally:
         torch.set_num_threads(threads)
     measured = timer.seconds[1:]
-    return completions_per_step(cfg) / statistics.fmean(measured)
+    return completions_per_step(cfg) / statistics.fmean(measured), bool(trainer.args.bf16)
 
 
-def compare(base: dict, policy_dir: str, kind: str, steps: int, prompts: int, group_size: int, repeats: int,
-            out: Path) -> dict:
-    """Alternate alignrl and TRL `repeats` times; medians and the alignrl/TRL ratio."""
+def compare(base: dict, policy_dir: str, kind: str, bench, out: Path) -> dict:
+    """Alternate alignrl and TRL `bench.trl_repeats` times; medians and the alignrl/TRL ratio.
+
+    alignrl's side runs the base with `bench.compare_overrides` (its best layout); TRL's side reads the
+    same resolved config for prompts, reward, batch, lengths and lr.
+    """
     require_trl()
-    ours, theirs = [], []
-    ranks = load_config_dict(base, "bench base").resources.num_learners
-    for i in range(repeats):
+    ours, theirs, trl_bf16 = [], [], set()
+    alignrl_base = merge_sections(base, bench.compare_overrides)
+    ranks = load_config_dict(alignrl_base, "bench base").resources.num_learners
+    for i in range(bench.trl_repeats):
         name = f"{kind}_alignrl_{i}"
-        cfg = load_config_dict(merge_sections(base, alignrl_sections(kind, steps, prompts, group_size, name, ranks)),
-                               f"bench run {name}")
+        sections = alignrl_sections(kind, bench.trl_steps, bench.trl_prompts, bench.group_size, name, ranks)
+        cfg = load_config_dict(merge_sections(alignrl_base, sections), f"bench run {name}")
         ours.append(run_alignrl_side(cfg, out / name))
-        theirs.append(run_trl_side(cfg, policy_dir, out / f"{kind}_trl_{i}"))
+        speed, bf16 = run_trl_side(cfg, policy_dir, out / f"{kind}_trl_{i}", bench.trl_bf16)
+        theirs.append(speed)
+        trl_bf16.add(bf16)
     mine, trl = statistics.median(ours), statistics.median(theirs)
     return {"alignrl_completions_per_s": ours, "trl_completions_per_s": theirs,
             "alignrl_median": mine, "trl_median": trl,
-            "ratio": mine / trl if trl > 0 else math.nan,
-            "completions_per_step": completions_per_step(cfg), "steps": steps, "repeats": repeats}
+            "ratio": mine / trl if trl > 0 else math.nan, "trl_bf16": all(trl_bf16),
+            "alignrl_layout": cfg.resources.layout,
+            "completions_per_step": completions_per_step(cfg), "steps": bench.trl_steps, "repeats": bench.trl_repeats}

@@ -18,7 +18,10 @@ def test_bench_writes_json_table_and_plots(ray_cluster, warm_policy, tmp_path):
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
     (tmp_path / "bench.yaml").write_text(yaml.safe_dump(
         {"base": "base.yaml", "steps": 3, "eval_prompts": 16, "eval_interval": 2, "staleness": [0, 1],
-         "trl_steps": 2, "trl_repeats": 1, "trl_prompts": 4, "sync_hidden_sizes": [128], "sync_repeats": 1}))
+         "trl_steps": 2, "trl_repeats": 1, "trl_prompts": 4, "sync_hidden_sizes": [128], "sync_repeats": 1,
+         "compare_overrides": {"resources": {"layout": "colocated", "num_generators": 0},
+                               "runtime": {"max_staleness": 0}},
+         "trl_bf16": True}))
     assert main(["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
     report = json.loads((out / "bench.json").read_text())
@@ -31,8 +34,12 @@ def test_bench_writes_json_table_and_plots(ray_cluster, warm_policy, tmp_path):
                 "alignrl_over_trl_grpo_ratio", "alignrl_over_trl_online_dpo_ratio"):
         assert math.isfinite(report[key]), key
     assert report["runtime_overhead_ratio"] > -1 and report["floor"]["samples_per_s"] > 0
-    for kind in ("grpo", "online_dpo"):  # both systems really trained and were timed
+    for kind in ("grpo", "online_dpo"):  # both systems really trained and were timed, as configured
         assert report["trl"][kind]["alignrl_median"] > 0 and report["trl"][kind]["trl_median"] > 0
+        assert report["trl"][kind]["trl_bf16"] is True and report["trl"][kind]["alignrl_layout"] == "colocated"
+        saved = json.loads((out / "trl" / f"{kind}_alignrl_0" / "config.json").read_text())
+        assert saved["resources"]["layout"] == "colocated"
+    assert report["runs"]["online_s1"]["layout"] == "disaggregated"  # the sweep keeps the base layout
     (sync,) = report["weight_sync"]
     assert sync["params"] > 0 and sync["total_seconds"] > 0 and sync["path"] == "object_store"
     table = (out / "bench.md").read_text()

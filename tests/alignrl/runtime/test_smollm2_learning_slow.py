@@ -11,10 +11,8 @@ import statistics
 import pytest
 
 from alignrl.config import load_config
-from alignrl.data.alpaca_eval import alpaca_eval_dir
-from alignrl.data.readers import DataError
 from alignrl.metrics import read_metrics
-from alignrl.offline import ENV_VAR, MODELS_ENV_VAR, use_offline_builds
+from alignrl.offline import use_offline_builds
 from alignrl.runtime.train import run_training
 from tests.conftest import REPO
 
@@ -23,17 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.cpu]
 STEPS = {"grpo": 12, "grpo_lora": 12, "iterative_dpo": 12, "dpo": 12}
 
 
-@pytest.fixture
-def alpaca_eval(monkeypatch, smollm2_dir, tmp_path):
-    try:
-        alpaca_eval_dir()
-    except DataError as err:
-        pytest.skip(str(err))
-    monkeypatch.setenv(ENV_VAR, "1")
-    monkeypatch.setenv(MODELS_ENV_VAR, str(smollm2_dir.parent))  # the test cache's build
-    monkeypatch.setenv("ALIGNRL_DATA_DIR", str(tmp_path / "data"))
-
-
+@pytest.mark.timeout(1800)  # a dozen real-model steps of 30-60 s each, and two evals
 @pytest.mark.parametrize("name", sorted(STEPS))
 def test_smollm2_learns_beyond_eval_noise(ray_cluster, alpaca_eval, tmp_path, name):
     steps = STEPS[name]
