@@ -17,7 +17,7 @@ def brief_answer(prompt, response: str) -> float:
     """In [0, 1.2]: a bell over the word count around 25 words, +0.2 when the answer ends a sentence.
 
     Chat models at short token caps ramble into the cap; this rewards an answer that says its piece
-    and stops, which SmolLM2-135M learns within a few dozen steps.
+    and stops. SmolLM2-135M at 48 new tokens has not learned it in 12 steps (docs/real-models.md §5).
     """
     words = len(response.split())
     if words == 0:
